@@ -1,0 +1,262 @@
+"""The copy engine: source tables -> raw_<kind>.<table>, incremental, merged by key.
+
+Rules (DESIGN.md, "Ingest"): rows past the stored watermark (minus an overlap) are read
+through the source's own query function so the WHERE runs on the source's index; they
+replace the raw rows with the same key; keys gone from the source are flagged with
+`_deleted_at`, never removed. Everything of a run, watermarks included, commits in one
+transaction: a failure leaves the warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import duckdb
+
+from ingest.sources import attached_source, kind_of
+from ingest.tables import TableSpec
+from warehouse.errors import WarehouseError, one_line
+
+EPOCH_OVERLAP_SECONDS = 300
+# Open WebUI writes epoch seconds; legacy rows hold milliseconds (values above this).
+EPOCH_MS_THRESHOLD = 10_000_000_000
+BOOKKEEPING_COLUMNS = {"_source": "VARCHAR", "_ingested_at": "TIMESTAMPTZ",
+                       "_deleted_at": "TIMESTAMPTZ"}
+
+
+@dataclass
+class TableResult:
+    source_name: str
+    table_name: str
+    mode: str  # 'full' | 'incremental' | 'absent'
+    rows_read: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_deleted: int = 0
+    seconds: float = 0.0
+
+
+Progress = Callable[[str, str], None]
+
+
+def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
+           progress: Progress | None = None) -> list[TableResult]:
+    """Copy every table of every source in one transaction; return per-table counts."""
+    run_id = uuid.uuid4().hex[:12]
+    results: list[TableResult] = []
+    # DuckDB cannot detach a database inside the transaction that read it: attach every
+    # source first (which also checks them all before anything is written), detach after.
+    with ExitStack() as attached:
+        pairs = [(source, attached.enter_context(attached_source(con, source)))
+                 for source in sources]
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for source, src in pairs:
+                for spec in kind_of(source.kind).tables:
+                    if progress:
+                        progress(source.name, spec.name)
+                    started = time.monotonic()
+                    result = _ingest_table(con, source, src, spec, full_refresh)
+                    result.seconds = time.monotonic() - started
+                    _log_run(con, run_id, source, result)
+                    results.append(result)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return results
+
+
+def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> TableResult:
+    raw = f'raw_{source.kind}."{spec.name}"'
+    columns = src.columns.get(spec.name)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{source.kind}")
+    _record_presence(con, source, spec.name, columns)
+    if columns is None:
+        _ensure_raw_table(con, raw, spec, stage=None)
+        return TableResult(source.name, spec.name, "absent")
+    missing = [c for c in spec.required if c not in columns]
+    if missing:
+        raise WarehouseError(
+            f"source {source.name!r}: table {spec.name} has no column {missing[0]!r}; "
+            f"is {src.display} a supported {kind_of(source.kind).description}?"
+        )
+    watermark = None if full_refresh else _watermark(con, source.name, spec.name)
+    incremental = spec.cursor is not None and watermark is not None
+    select_list = _select_list(spec, columns, src.tables)
+    if incremental:
+        relation = src.query_relation(
+            spec.name, [c for c in columns if c not in _dropped(spec, src.tables)],
+            _cursor_filter(spec, watermark))
+    else:
+        relation = src.table_relation(spec.name)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {select_list}, "
+            "?::VARCHAR AS _source, now() AS _ingested_at, NULL::TIMESTAMPTZ AS _deleted_at "
+            f"FROM {relation}", [source.name])
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"source {source.name!r}: cannot read table {spec.name}: {src.redact(one_line(exc))}"
+        ) from None
+    _ensure_raw_table(con, raw, spec, stage="_stage")
+    result = TableResult(source.name, spec.name, "incremental" if incremental else "full")
+    result.rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    result.rows_updated = _replace_rows(con, raw, spec, source.name)
+    result.rows_inserted = result.rows_read - result.rows_updated
+    con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _stage")
+    if incremental:
+        keys = ", ".join(f'"{k}"' for k in spec.key)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT {keys} "
+                    f"FROM {src.table_relation(spec.name)}")
+        result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_keys")
+    else:
+        result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_stage")
+    if spec.cursor:
+        _store_watermark(con, source.name, spec, watermark)
+    con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _keys")
+    return result
+
+
+def _dropped(spec: TableSpec, source_tables: set[str]) -> tuple[str, ...]:
+    if spec.heavy_unless_table and spec.heavy_unless_table in source_tables:
+        return spec.heavy_columns
+    return ()
+
+
+def _select_list(spec: TableSpec, columns: dict[str, str], source_tables: set[str]) -> str:
+    """Every source column, typed as the source declares it; JSON travels as text."""
+    dropped = _dropped(spec, source_tables)
+    parts = []
+    for name, dtype in columns.items():
+        target = "VARCHAR" if dtype.upper() in ("JSON", "JSONB") else dtype
+        if name in dropped:
+            parts.append(f'NULL::{target} AS "{name}"')
+        else:
+            parts.append(f'CAST("{name}" AS {target}) AS "{name}"')
+    return ", ".join(parts)
+
+
+def _cursor_filter(spec: TableSpec, watermark: str) -> str:
+    column = f'"{spec.cursor}"'
+    if spec.cursor_kind == "epoch":
+        low = int(float(watermark)) - EPOCH_OVERLAP_SECONDS
+        return (f"{column} IS NULL OR ({column} >= {low} AND {column} <= "
+                f"{EPOCH_MS_THRESHOLD}) OR {column} >= {low * 1000}")
+    if spec.cursor_kind == "timestamp":
+        low = watermark.replace("'", "")
+        return (f"{column} IS NULL OR {column} >= "
+                f"(TIMESTAMP '{low}' - INTERVAL '{EPOCH_OVERLAP_SECONDS} seconds')")
+    raise ValueError(f"unknown cursor kind {spec.cursor_kind}")
+
+
+def _ensure_raw_table(con, raw: str, spec: TableSpec, stage: str | None) -> None:
+    """Create the raw table on first sight; add columns a newer source version brings."""
+    wanted = dict(spec.columns) | BOOKKEEPING_COLUMNS
+    if stage:
+        for name, dtype in con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() "
+            "WHERE table_name = ? AND database_name = 'temp' ORDER BY column_index", [stage]
+        ).fetchall():
+            wanted.setdefault(name, dtype)
+    schema, table = raw.split(".", 1)
+    table = table.strip('"')
+    existing = {
+        name for (name,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
+            "AND database_name = current_database()", [schema, table]).fetchall()
+    }
+    if not existing:
+        cols = ", ".join(f'"{n}" {t}' for n, t in wanted.items())
+        con.execute(f"CREATE TABLE {raw} ({cols})")
+        return
+    for name, dtype in wanted.items():
+        if name not in existing:
+            con.execute(f'ALTER TABLE {raw} ADD COLUMN "{name}" {dtype}')
+
+
+def _key_match(spec: TableSpec, left: str, right: str) -> str:
+    return " AND ".join(f'{left}."{k}" IS NOT DISTINCT FROM {right}."{k}"' for k in spec.key)
+
+
+def _replace_rows(con, raw: str, spec: TableSpec, source_name: str) -> int:
+    """Delete the raw rows that the staged rows replace; return how many."""
+    row = con.execute(
+        f"DELETE FROM {raw} AS r USING _stage AS s WHERE r._source = ? AND "
+        f"{_key_match(spec, 'r', 's')}", [source_name]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _flag_deleted(con, raw: str, spec: TableSpec, source_name: str, keys: str) -> int:
+    """Flag raw rows whose key the source no longer has; a row that returns is unflagged
+    by the merge, which replaces it with a fresh copy."""
+    row = con.execute(
+        f"UPDATE {raw} AS r SET _deleted_at = now() WHERE r._source = ? AND "
+        f"r._deleted_at IS NULL AND NOT EXISTS (SELECT 1 FROM {keys} AS k WHERE "
+        f"{_key_match(spec, 'k', 'r')})", [source_name]).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _watermark(con, source_name: str, table: str) -> str | None:
+    row = con.execute(
+        "SELECT cursor_value FROM _warehouse.watermarks WHERE source_name = ? AND table_name = ?",
+        [source_name, table]).fetchone()
+    return row[0] if row else None
+
+
+def _store_watermark(con, source_name: str, spec: TableSpec, previous: str | None) -> None:
+    """Advance the cursor to the newest plausible value staged (never backwards).
+
+    Values more than a day in the future are ignored: one corrupt far-future timestamp
+    must not make every later row look old.
+    """
+    column = f'"{spec.cursor}"'
+    if spec.cursor_kind == "epoch":
+        expr = (f"CASE WHEN {column} > {EPOCH_MS_THRESHOLD} THEN {column} // 1000 "
+                f"ELSE {column} END")
+        staged = con.execute(
+            f"SELECT max(v) FROM (SELECT {expr} AS v FROM _stage) "
+            "WHERE v <= epoch(now()) + 86400").fetchone()[0]
+        values = [int(v) for v in (staged, previous) if v is not None]
+        value = str(max(values)) if values else None
+    else:
+        staged = con.execute(
+            f"SELECT max({column})::VARCHAR FROM _stage "
+            f"WHERE {column} <= now()::TIMESTAMP + INTERVAL 1 DAY").fetchone()[0]
+        values = [v for v in (staged, previous) if v is not None]
+        value = max(values) if values else None
+    if value is None:
+        return
+    con.execute(
+        "INSERT OR REPLACE INTO _warehouse.watermarks VALUES (?, ?, ?, ?, now())",
+        [source_name, spec.name, spec.cursor, value])
+
+
+def _record_presence(con, source, table: str, columns: dict[str, str] | None) -> None:
+    con.execute(
+        "INSERT OR REPLACE INTO _warehouse.source_tables VALUES (?, ?, ?, ?, ?, now())",
+        [source.name, source.kind, table, columns is not None, list(columns or {})])
+
+
+def _log_run(con, run_id: str, source, result: TableResult) -> None:
+    con.execute(
+        "INSERT INTO _warehouse.ingest_runs VALUES (?, ?, ?, ?, ?, "
+        "now() - to_microseconds(?::BIGINT), now(), ?, ?, ?, ?)",
+        [run_id, source.name, source.kind, result.table_name, result.mode,
+         int(result.seconds * 1_000_000), result.rows_read, result.rows_inserted,
+         result.rows_updated, result.rows_deleted])
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every known raw table (empty) so models compile before a source of each kind
+    has been ingested."""
+    from ingest.sources import KINDS
+
+    for kind in KINDS.values():
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{kind.name}")
+        for spec in kind.tables:
+            _ensure_raw_table(con, f'raw_{kind.name}."{spec.name}"', spec, stage=None)

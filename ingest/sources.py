@@ -1,0 +1,133 @@
+"""Opening a source database read-only through DuckDB's sqlite or postgres scanner."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import duckdb
+
+from ingest import openwebui
+from ingest.tables import SourceKind
+from warehouse.db import load_extension
+from warehouse.errors import WarehouseError, one_line, redact
+
+KINDS: dict[str, SourceKind] = {openwebui.KIND.name: openwebui.KIND}
+SQLITE_MAGIC = b"SQLite format 3\x00"
+PG_CONNECT_TIMEOUT_SECONDS = 10
+_aliases = itertools.count()
+
+
+def kind_of(name: str) -> SourceKind:
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise WarehouseError(f"unknown source kind {name!r} (known: {', '.join(KINDS)})") from None
+
+
+@dataclass
+class AttachedSource:
+    """A source attached to the warehouse connection under `alias`."""
+
+    alias: str
+    schema: str
+    dialect: str
+    display: str
+    secrets: tuple[str, ...]
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def tables(self) -> set[str]:
+        return set(self.columns)
+
+    def table_relation(self, table: str) -> str:
+        return f'{self.alias}."{self.schema}"."{table}"'
+
+    def query_relation(self, table: str, columns: list[str], where: str) -> str:
+        """A relation that runs the query on the source itself, so its index serves the
+        WHERE (DuckDB's scanners would read the whole table)."""
+        cols = ", ".join(f'"{c}"' for c in columns)
+        sql = f'SELECT {cols} FROM "{self.schema}"."{table}" WHERE {where}'
+        if self.dialect == "sqlite":
+            sql = f'SELECT {cols} FROM "{table}" WHERE {where}'
+        function = "sqlite_query" if self.dialect == "sqlite" else "postgres_query"
+        return f"{function}('{self.alias}', '{sql.replace(chr(39), chr(39) * 2)}')"
+
+    def redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+
+@contextmanager
+def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[AttachedSource]:
+    """Attach `source` read-only, check it is of its declared kind, detach afterwards."""
+    alias = f"src_{next(_aliases)}"
+    url = source.url
+    kind = kind_of(source.kind)
+    if url.dialect == "sqlite":
+        _check_sqlite_file(source.name, url.path)
+        load_extension(con, "sqlite")
+        target, schema, options = str(url.path), "main", "TYPE sqlite, READ_ONLY"
+    else:
+        load_extension(con, "postgres")
+        target, schema, options = _with_timeout(url.dsn), "public", "TYPE postgres, READ_ONLY"
+    attached = AttachedSource(alias, schema, url.dialect, url.display(), (url.password,))
+    try:
+        con.execute(f"ATTACH '{target.replace(chr(39), chr(39) * 2)}' AS {alias} ({options})")
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"source {source.name!r}: cannot open {attached.display}: "
+            f"{attached.redact(one_line(exc))}"
+        ) from None
+    try:
+        attached.columns = _columns(con, attached)
+        absent = [t for t in kind.identifying_tables if t not in attached.columns]
+        if absent:
+            raise WarehouseError(
+                f"source {source.name!r}: {attached.display} is not an {kind.description}: "
+                f"it has no table {absent[0]!r}"
+            )
+        yield attached
+    finally:
+        try:
+            con.execute(f"DETACH {alias}")
+        except duckdb.Error:
+            pass
+
+
+def _check_sqlite_file(name: str, path) -> None:
+    if not path.exists():
+        raise WarehouseError(f"source {name!r}: SQLite file {path} does not exist")
+    if not path.is_file():
+        raise WarehouseError(f"source {name!r}: {path} is not a file")
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise WarehouseError(f"source {name!r}: cannot read {path}: {exc.strerror}") from None
+    if header != SQLITE_MAGIC:
+        raise WarehouseError(f"source {name!r}: {path} is not a SQLite database")
+
+
+def _with_timeout(dsn: str) -> str:
+    if "connect_timeout" in dsn:
+        return dsn
+    joiner = "&" if "?" in dsn else "?"
+    return f"{dsn}{joiner}connect_timeout={PG_CONNECT_TIMEOUT_SECONDS}"
+
+
+def _columns(con, attached: AttachedSource) -> dict[str, dict[str, str]]:
+    try:
+        rows = con.execute(
+            "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+            "WHERE database_name = ? AND schema_name = ? ORDER BY table_name, column_index",
+            [attached.alias, attached.schema]).fetchall()
+    except duckdb.Error as exc:
+        raise WarehouseError(
+            f"cannot list the tables of {attached.display}: {attached.redact(one_line(exc))}"
+        ) from None
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, dtype in rows:
+        tables.setdefault(table, {})[column] = dtype
+    return tables

@@ -1,0 +1,38 @@
+"""What a source kind declares about each table it copies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One source table: how to find new rows and how to merge them.
+
+    `cursor_kind` is 'epoch' (integer seconds, legacy rows may hold milliseconds) or
+    'timestamp'; a table without a cursor is read whole on every run (small tables).
+    `columns` are the columns the models read: a source version that lacks one of the
+    `required` ones is refused; the others are added as NULL so models always compile.
+    """
+
+    name: str
+    key: tuple[str, ...]
+    columns: dict[str, str]
+    required: tuple[str, ...] = ()
+    cursor: str | None = None
+    cursor_kind: str | None = None
+    optional: bool = False
+    # Columns copied only when the source lacks `heavy_unless_table` (stored as NULL
+    # otherwise): large payloads that another table already holds.
+    heavy_columns: tuple[str, ...] = ()
+    heavy_unless_table: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """A kind of source (an app's database): its tables and the tables that identify it."""
+
+    name: str
+    tables: tuple[TableSpec, ...]
+    identifying_tables: tuple[str, ...]
+    description: str

@@ -1,0 +1,27 @@
+-- materialized: view
+-- One row per chat message of every Open WebUI source (all roles): chat_message rows, or
+-- the chat JSON's messages for versions without that table. Shared-chat copies excluded.
+with from_table as (
+    select * from staging.stg_openwebui__chat_message
+),
+
+from_json as (
+    select * from staging.stg_openwebui__chat_json_message
+),
+
+shared_copies as (
+    select source_name, chat_id
+    from staging.stg_openwebui__chat
+    where is_shared_copy
+),
+
+final as (
+    select * from from_table
+    union all by name
+    select * from from_json
+)
+
+select *
+from final
+where coalesce(user_id, '') not like 'shared-%'
+    and (source_name, chat_id) not in (select (source_name, chat_id) from shared_copies)

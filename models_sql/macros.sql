@@ -1,0 +1,55 @@
+-- Shared scalar rules, created before any model builds (not a model itself).
+-- Every unit rule lives here once so staging never repeats it.
+
+-- Epoch number in s, ms, us or ns -> TIMESTAMPTZ (UTC); NULL when outside 2000..2100,
+-- which no real event is (out-of-range values are kept in raw and counted, not dated).
+create or replace macro _warehouse.epoch_to_ts(v) as (
+    case
+        when v is null then null
+        when v::double not between 946684800 * 1e9 * -1 and 4102444800 * 1e9 then null
+        else (
+            with seconds as (
+                select case
+                    when abs(v::double) >= 1e17 then v::double / 1e9
+                    when abs(v::double) >= 1e14 then v::double / 1e6
+                    when abs(v::double) > 1e10 then v::double / 1e3
+                    else v::double
+                end as s
+            )
+            select case when s >= 946684800 and s < 4102444800 then to_timestamp(s) end
+            from seconds
+        )
+    end
+);
+
+-- A non-negative token count from a usage JSON text, trying the keys in order
+-- (input_tokens before prompt_tokens, as Open WebUI reads them). Malformed JSON,
+-- JSON null, strings that are not numbers and negative values give NULL.
+create or replace macro _warehouse.usage_tokens(usage_json, first_key, second_key) as (
+    with parsed as (
+        -- json_valid first: JSON functions raise on malformed text
+        select case when json_valid(usage_json) then usage_json::json end as j
+    ),
+    picked as (
+        select case when json_type(j) = 'OBJECT' then coalesce(
+            try_cast(json_extract_string(j, '$.' || first_key) as double),
+            try_cast(json_extract_string(j, '$.' || second_key) as double)
+        ) end as n
+        from parsed
+    )
+    select case when n >= 0 and n < 9.2e18 then trunc(n)::bigint end from picked
+);
+
+-- Text of a message's JSON-encoded content: a string, or the first text block of a list.
+create or replace macro _warehouse.content_text(content_json) as (
+    with parsed as (
+        select case when json_valid(content_json) then content_json::json end as j
+    )
+    select case
+        when j is null then content_json
+        when json_type(j) = 'VARCHAR' then json_extract_string(j, '$')
+        when json_type(j) = 'ARRAY' then json_extract_string(j, '$[0].text')
+        else content_json
+    end
+    from parsed
+);

@@ -1,0 +1,21 @@
+-- One row per UTC day x source x model: messages, distinct users and chats that day, tokens.
+with hourly as (
+    select * from marts.usage_hourly
+),
+
+final as (
+    select
+        cast(hour as date) as day,
+        source_name,
+        model_id,
+        sum(messages) as messages,
+        count(distinct user_id) as unique_users,
+        count(distinct chat_id) as unique_chats,
+        sum(input_tokens) as input_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(total_tokens) as total_tokens
+    from hourly
+    group by all
+)
+
+select * from final

@@ -1,0 +1,22 @@
+-- One row per UTC day x source x user x model: messages and tokens (for notebooks; the
+-- reports read usage_hourly to honour any time zone).
+with hourly as (
+    select * from marts.usage_hourly
+),
+
+final as (
+    select
+        cast(hour as date) as day,
+        source_name,
+        user_id,
+        model_id,
+        sum(messages) as messages,
+        count(distinct chat_id) as chats,
+        sum(input_tokens) as input_tokens,
+        sum(output_tokens) as output_tokens,
+        sum(total_tokens) as total_tokens
+    from hourly
+    group by all
+)
+
+select * from final

@@ -1,0 +1,134 @@
+"""Fixtures: real Open WebUI databases in SQLite and in a real PostgreSQL server.
+
+PostgreSQL: WAREHOUSE_TEST_PG_URL when set; otherwise a throwaway cluster started from the
+local binaries (as root, run as the `postgres` user) with password authentication on TCP.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from warehouse import sample
+
+PG_PASSWORD = "s3cret-Pa55"
+
+
+def _pg_bindir() -> Path | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return Path(os.path.realpath(found)).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    """Admin URL of a PostgreSQL server whose password authentication is real."""
+    if os.environ.get("WAREHOUSE_TEST_PG_URL"):
+        yield os.environ["WAREHOUSE_TEST_PG_URL"]
+        return
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.fail("PostgreSQL binaries not found: install postgresql or set "
+                    "WAREHOUSE_TEST_PG_URL (.ci/run installs them)")
+    root = Path(tempfile.mkdtemp(prefix="warehouse-pg-"))
+    data, pwfile = root / "data", root / "pw"
+    pwfile.write_text(PG_PASSWORD + "\n")
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(pwfile, "postgres")
+    port = _free_port()
+    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                                 "--auth-local=trust", "--auth-host=scram-sha-256",
+                                 f"--pwfile={pwfile}", "-E", "UTF8"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
+                                 str(root / "log"), "-o",
+                                 f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
+                                 "-c fsync=off", "start"]),
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m",
+                                     "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _new_pg_database(admin_url: str) -> str:
+    import psycopg
+
+    name = "owui_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+class SourceDB:
+    """A real Open WebUI database (SQLite file or PostgreSQL database) the test can edit."""
+
+    def __init__(self, dialect: str, url: str, path: Path | None = None):
+        self.dialect, self.url, self.path = dialect, url, path
+
+    def connect(self):
+        if self.dialect == "sqlite":
+            conn = sqlite3.connect(self.path)
+            conn.execute("PRAGMA foreign_keys = ON")
+            return conn
+        import psycopg
+
+        return psycopg.connect(self.url)
+
+    @property
+    def ph(self) -> str:
+        return "?" if self.dialect == "sqlite" else "%s"
+
+    def execute(self, sql: str, params=()) -> None:
+        conn = self.connect()
+        try:
+            conn.execute(sql.replace("?", self.ph), params)
+            conn.commit()
+        finally:
+            conn.close()
+
+
+@pytest.fixture
+def make_source(tmp_path, request):
+    """make_source(dataset, dialect, legacy=False) -> SourceDB filled with the dataset."""
+
+    def make(data: sample.Dataset, dialect: str, legacy: bool = False) -> SourceDB:
+        if dialect == "sqlite":
+            path = tmp_path / f"webui-{uuid.uuid4().hex[:6]}.db"
+            conn = sqlite3.connect(path)
+            sample.write(conn, data, legacy=legacy)
+            conn.close()
+            return SourceDB("sqlite", f"sqlite:///{path}", path)
+        admin = request.getfixturevalue("pg_url")
+        url = _new_pg_database(admin)
+        import psycopg
+
+        with psycopg.connect(url) as conn:
+            sample.write(conn, data, paramstyle="format", legacy=legacy)
+        return SourceDB("postgres", url)
+
+    return make

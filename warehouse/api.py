@@ -1,0 +1,77 @@
+"""The Python API for notebooks and scripts: `warehouse.open(path)`; opening never writes."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import duckdb
+
+from warehouse import db, reports
+from warehouse.errors import WarehouseError, one_line
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+class Warehouse:
+    """A read-only view of a warehouse file; results come as polars DataFrames."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
+        self.con = db.connect(path, read_only=True)
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def run_report(self, name: str, filters: reports.Filters | None = None) -> reports.Result:
+        return reports.run(self.con, name, filters or reports.Filters())
+
+    def report(self, name: str, **filters):
+        """A report as a polars DataFrame, e.g. wh.report("users", since="2026-10-01")."""
+        import polars as pl
+
+        result = self.run_report(name, reports.Filters(**filters))
+        return pl.DataFrame(result.records(), schema=result.columns, orient="row") \
+            if result.rows else pl.DataFrame(schema=result.columns)
+
+    def fetch(self, sql: str, params=None) -> tuple[list[str], list[tuple]]:
+        try:
+            cursor = self.con.execute(sql, params)
+            if cursor.description is None:
+                return [], []
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"query failed: {one_line(exc)}") from None
+
+    def sql(self, query: str, params=None):
+        """Any read-only SQL as a polars DataFrame."""
+        try:
+            return self.con.execute(query, params).pl()
+        except duckdb.Error as exc:
+            raise WarehouseError(f"query failed: {one_line(exc)}") from None
+
+    def mart(self, name: str):
+        """A whole mart (e.g. "user_daily") as a polars DataFrame."""
+        if not _NAME.match(name):
+            raise WarehouseError(f"{name!r} is not a mart name")
+        exists = self.con.execute(
+            "SELECT 1 FROM information_schema.tables WHERE table_schema = 'marts' "
+            "AND table_name = ?", [name]).fetchone()
+        if not exists:
+            raise WarehouseError(f"no mart {name!r}: see wh.marts()")
+        return self.con.execute(f'SELECT * FROM marts."{name}"').pl()
+
+    def marts(self) -> list[str]:
+        return [r[0] for r in self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+            "ORDER BY 1").fetchall()]
+
+
+def open(path: str | os.PathLike) -> Warehouse:  # noqa: A001 - the documented entry point
+    return Warehouse(path)

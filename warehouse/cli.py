@@ -1,0 +1,303 @@
+"""The `warehouse` command: option parsing and wiring only; the work lives in the library."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from warehouse import config as config_module
+from warehouse.errors import WarehouseError, redact
+
+
+def user_errors(func):
+    """Turn a WarehouseError into a one-line message and exit 1, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except WarehouseError as exc:
+            raise click.ClickException(redact(str(exc))) from None
+
+    return wrapper
+
+
+def _config(ctx: click.Context) -> config_module.Config:
+    return config_module.load(ctx.obj["config"], ctx.obj["db"])
+
+
+def _progress(quiet: bool):
+    """Progress lines on a terminal; silence when piped or --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda *parts: click.echo("  " + " ".join(parts) + " ...", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", help="Warehouse DuckDB file (default: from config, else usage.duckdb).")
+@click.option("--config", "config_path", help="Config file (default: ./warehouse.toml).")
+@click.version_option(package_name="usage-warehouse")
+@click.pass_context
+def cli(ctx, db, config_path):
+    """usage-warehouse: LLM usage analytics from Open WebUI in one DuckDB file.
+
+    Example:
+
+        warehouse demo
+    """
+    ctx.obj = {"db": db, "config": config_path}
+
+
+@cli.command()
+@click.argument("sources", nargs=-1)
+@click.option("--url", "urls", multiple=True,
+              help="Source database URL (sqlite:///path or postgresql://...), repeatable.")
+@click.option("--kind", default="openwebui", show_default=True,
+              type=click.Choice(config_module.KINDS), help="Kind of the --url sources.")
+@click.option("--name", help="Name of the --url source (default: its kind).")
+@click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@click.pass_context
+@user_errors
+def ingest(ctx, sources, urls, kind, name, full_refresh, quiet):
+    """Copy new and changed rows from the sources into the warehouse.
+
+    Example:
+
+        warehouse ingest campus
+
+        warehouse --db usage.duckdb ingest --url sqlite:////srv/webui.db
+    """
+    from warehouse import pipeline
+
+    cfg = _config(ctx)
+    extra = tuple(
+        config_module.make_source(name or (kind if len(urls) == 1 else f"{kind}{i + 1}"),
+                                  kind, url)
+        for i, url in enumerate(urls))
+    chosen = pipeline.select_sources(cfg, sources, extra)
+    started = time.monotonic()
+    results = pipeline.run_ingest(cfg, chosen, full_refresh, _progress(quiet))
+    if not quiet:
+        _echo_ingest(results, time.monotonic() - started)
+
+
+def _echo_ingest(results, seconds: float) -> None:
+    for r in results:
+        if r.mode == "absent":
+            continue
+        click.echo(f"{r.source_name}.{r.table_name}: {r.mode}, {r.rows_read:,} read, "
+                   f"{r.rows_inserted:,} new, {r.rows_updated:,} changed, "
+                   f"{r.rows_deleted:,} gone from source")
+    click.echo(f"ingested {sum(r.rows_read for r in results):,} rows in {seconds:.1f} s")
+
+
+@cli.command()
+@click.option("--select", "select", multiple=True,
+              help="Build this model and what depends on it (repeatable).")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@click.pass_context
+@user_errors
+def build(ctx, select, quiet):
+    """Build the SQL models (staging -> core -> marts) in dependency order.
+
+    Example:
+
+        warehouse build --select core.usage_events
+    """
+    from warehouse import pipeline
+
+    started = time.monotonic()
+    results = pipeline.run_build(_config(ctx), list(select) or None, _progress(quiet))
+    if not quiet:
+        click.echo(f"built {len(results)} models in {time.monotonic() - started:.1f} s")
+
+
+@cli.command()
+@click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@click.pass_context
+@user_errors
+def run(ctx, full_refresh, quiet):
+    """Ingest every configured source, then build: the nightly job.
+
+    Example:
+
+        warehouse --config /etc/warehouse.toml run --quiet
+    """
+    from warehouse import pipeline
+
+    cfg = _config(ctx)
+    started = time.monotonic()
+    results = pipeline.run_ingest(cfg, pipeline.select_sources(cfg, ()), full_refresh,
+                                  _progress(quiet))
+    built = pipeline.run_build(cfg, None, _progress(quiet))
+    if not quiet:
+        rows = sum(r.rows_read for r in results)
+        click.echo(f"ingested {rows:,} rows, built {len(built)} models in "
+                   f"{time.monotonic() - started:.1f} s")
+
+
+@cli.command()
+@click.pass_context
+@user_errors
+def status(ctx):
+    """Show sources, watermarks, the last run of each table and row counts.
+
+    Example:
+
+        warehouse --db usage.duckdb status
+    """
+    from warehouse import output, pipeline
+
+    st = pipeline.status(_config(ctx))
+    click.echo("Sources")
+    click.echo(output.to_table(["source", "kind", "tables_present", "checked_at"],
+                               st.sources))
+    click.echo("Watermarks")
+    click.echo(output.to_table(["source", "table", "cursor", "value", "updated_at"],
+                               st.watermarks))
+    click.echo("Last ingest per table")
+    click.echo(output.to_table(["source", "table", "mode", "finished_at", "read", "new",
+                                "changed", "gone"], st.last_runs))
+    click.echo("Tables")
+    click.echo(output.to_table(["table", "rows"], st.tables))
+
+
+def report_options(func):
+    """Options every report takes, declared once."""
+    options = [
+        click.option("--since", help="Start, inclusive: YYYY-MM-DD or YYYY-MM-DDTHH:MM."),
+        click.option("--until", help="End, exclusive: YYYY-MM-DD or YYYY-MM-DDTHH:MM."),
+        click.option("--tz", default="UTC", show_default=True,
+                     help="Time zone of dates and buckets (e.g. Europe/Berlin)."),
+        click.option("--group", help="Only members of this group (id or name), sub-groups too."),
+        click.option("--user", help="Only this user (id or email)."),
+        click.option("--model", help="Only this model id."),
+        click.option("--source", help="Only this source name."),
+        click.option("--granularity", default="day", show_default=True,
+                     help="hour, day, week or month (daily report)."),
+        click.option("--metric", default="messages", show_default=True,
+                     help="messages or tokens: ranking of the users report."),
+        click.option("--limit", type=int, help="At most this many rows."),
+        click.option("--exclude-deleted", is_flag=True,
+                     help="Leave out messages whose chat was deleted in the source."),
+        click.option("--format", "fmt", default="table", show_default=True,
+                     help="table, json, csv or parquet."),
+        click.option("--output", help="Write to this file instead of standard output."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@cli.command()
+@click.argument("name")
+@report_options
+@click.pass_context
+@user_errors
+def report(ctx, name, since, until, tz, group, user, model, source, granularity, metric,
+           limit, exclude_deleted, fmt, output):
+    """Answer a named question: summary, models, users, daily, tokens, chats, feedback.
+
+    Example:
+
+        warehouse report users --since 2026-10-01 --until 2026-11-01 --tz Europe/Berlin
+
+        warehouse report daily --group Students --granularity week --format json
+    """
+    from warehouse import api
+    from warehouse import output as out
+    from warehouse.reports import Filters
+
+    filters = Filters(since=since, until=until, tz=tz, group=group, user=user, model=model,
+                      source=source, granularity=granularity, metric=metric, limit=limit,
+                      include_deleted=not exclude_deleted)
+    if fmt not in out.FORMATS:
+        raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(out.FORMATS)}")
+    with api.open(_config(ctx).db) as wh:
+        result = wh.run_report(name, filters)
+    text = out.render(result.columns, result.rows, fmt, output)
+    if text is not None:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@click.argument("sql")
+@click.option("--format", "fmt", default="table", show_default=True,
+              help="table, json, csv or parquet.")
+@click.option("--output", help="Write to this file instead of standard output.")
+@click.pass_context
+@user_errors
+def query(ctx, sql, fmt, output):
+    """Run any read-only SQL on the warehouse.
+
+    Example:
+
+        warehouse query "select model_id, sum(messages) from marts.usage_hourly group by 1"
+    """
+    from warehouse import api
+    from warehouse import output as out
+
+    with api.open(_config(ctx).db) as wh:
+        columns, rows = wh.fetch(sql)
+    text = out.render(columns, rows, fmt, output)
+    if text is not None:
+        click.echo(text, nl=False)
+
+
+@cli.command("models")
+@click.pass_context
+@user_errors
+def list_models(ctx):
+    """List the SQL models, how each is materialised and what it reads.
+
+    Example:
+
+        warehouse models
+    """
+    from warehouse import models, output
+
+    found = models.discover(_config(ctx).user_models)
+    rows = [(n, found[n].materialized, ", ".join(sorted(found[n].depends_on | found[n].external)))
+            for n in models.build_order(found)]
+    click.echo(output.to_table(["model", "materialized", "reads"], rows), nl=False)
+
+
+@cli.command()
+@click.option("--dir", "folder", default="demo", show_default=True,
+              help="Folder for the sample webui.db, warehouse.toml and usage.duckdb.")
+@click.pass_context
+@user_errors
+def demo(ctx, folder):
+    """Create a sample Open WebUI database and run the whole pipeline on it.
+
+    Example:
+
+        warehouse demo --dir /tmp/demo
+    """
+    from warehouse import api, output, pipeline
+    from warehouse import demo as demo_module
+    from warehouse.reports import Filters
+
+    webui, config_file = demo_module.create(Path(folder))
+    cfg = config_module.load(str(config_file), None)
+    click.echo(f"sample Open WebUI database: {webui}")
+    results = pipeline.run_ingest(cfg, pipeline.select_sources(cfg, ()))
+    built = pipeline.run_build(cfg)
+    click.echo(f"ingested {sum(r.rows_read for r in results):,} rows, built {len(built)} "
+               f"models into {cfg.db}\n")
+    with api.open(cfg.db) as wh:
+        for name in ("summary", "models"):
+            result = wh.run_report(name, Filters())
+            click.echo(f"warehouse report {name}")
+            click.echo(output.to_table(result.columns, result.rows))
+    click.echo(f"Next: warehouse --config {config_file} report users --tz Europe/Berlin")
+
+
+def main() -> None:
+    cli(prog_name="warehouse")

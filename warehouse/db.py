@@ -1,0 +1,144 @@
+"""The DuckDB file: opening it safely, its bookkeeping schema, and offline extensions."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from warehouse.errors import WarehouseError, one_line
+
+# Extensions come from the pinned PyPI wheels (duckdb-extension-<name>); the names DuckDB
+# expects for the files differ from the wheel names.
+_EXTENSION_FILES = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
+_OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+BOOKKEEPING_DDL = """
+CREATE SCHEMA IF NOT EXISTS _warehouse;
+CREATE TABLE IF NOT EXISTS _warehouse.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS _warehouse.ingest_runs (
+    run_id VARCHAR, source_name VARCHAR, source_kind VARCHAR, table_name VARCHAR,
+    mode VARCHAR, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+    rows_read BIGINT, rows_inserted BIGINT, rows_updated BIGINT, rows_deleted BIGINT);
+CREATE TABLE IF NOT EXISTS _warehouse.watermarks (
+    source_name VARCHAR, table_name VARCHAR, cursor_column VARCHAR, cursor_value VARCHAR,
+    updated_at TIMESTAMPTZ, PRIMARY KEY (source_name, table_name));
+CREATE TABLE IF NOT EXISTS _warehouse.source_tables (
+    source_name VARCHAR, source_kind VARCHAR, table_name VARCHAR, present BOOLEAN,
+    columns VARCHAR[], checked_at TIMESTAMPTZ, PRIMARY KEY (source_name, table_name));
+CREATE TABLE IF NOT EXISTS _warehouse.build_runs (
+    model VARCHAR, materialized VARCHAR, built_at TIMESTAMPTZ, rows BIGINT, seconds DOUBLE);
+"""
+
+
+def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file; refuse files written by another DuckDB version."""
+    path = Path(path)
+    if read_only and not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist: run 'warehouse ingest' first")
+    if not read_only and path.parent and not path.parent.exists():
+        raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only, config=dict(_OFFLINE))
+    except duckdb.IOException as exc:
+        raise WarehouseError(_describe_open_error(path, exc)) from None
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open warehouse {path}: {one_line(exc)}") from None
+    # Marts bucket hours and days in UTC; reports convert to the reader's zone explicitly.
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        con.execute(BOOKKEEPING_DDL)
+        _check_or_record_version(con, path)
+    else:
+        _check_version_read_only(con, path)
+    return con
+
+
+def _describe_open_error(path: Path, exc: Exception) -> str:
+    text = one_line(exc)
+    if "Could not set lock" in text:
+        holder = ""
+        if "PID" in text:
+            holder = " (" + text[text.index("PID") :].split(")")[0].strip() + ")"
+        return (
+            f"warehouse {path} is locked by another process{holder}: "
+            "wait for it to finish or stop it"
+        )
+    if "not a valid DuckDB database" in text or "Unable to open" in text:
+        return f"{path} is not a DuckDB warehouse file: {text}"
+    if "version" in text.lower():
+        return f"warehouse {path} was written by another DuckDB version: {text}"
+    return f"cannot open warehouse {path}: {text}"
+
+
+def _check_or_record_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    row = con.execute("SELECT value FROM _warehouse.meta WHERE key = 'duckdb_version'").fetchone()
+    if row is None:
+        con.execute(
+            "INSERT INTO _warehouse.meta VALUES ('duckdb_version', ?)", [duckdb.__version__]
+        )
+    elif row[0] != duckdb.__version__:
+        con.close()
+        raise WarehouseError(
+            f"warehouse {path} was written by DuckDB {row[0]}, this install has "
+            f"{duckdb.__version__}: reinstall usage-warehouse with duckdb=={row[0]} or start a "
+            "new warehouse file"
+        )
+
+
+def _check_version_read_only(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    try:
+        row = con.execute(
+            "SELECT value FROM _warehouse.meta WHERE key = 'duckdb_version'"
+        ).fetchone()
+    except duckdb.CatalogException:
+        con.close()
+        raise WarehouseError(f"{path} is a DuckDB file but not a usage warehouse") from None
+    if row and row[0] != duckdb.__version__:
+        con.close()
+        raise WarehouseError(
+            f"warehouse {path} was written by DuckDB {row[0]}, this install has "
+            f"{duckdb.__version__}"
+        )
+
+
+_extension_dir: str | None = None
+
+
+def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Load the sqlite or postgres scanner from its pinned wheel, never from the network."""
+    global _extension_dir
+    file_stem = _EXTENSION_FILES[name]
+    loaded = con.execute(
+        "SELECT loaded FROM duckdb_extensions() WHERE extension_name = ?", [file_stem]
+    ).fetchone()
+    if loaded and loaded[0]:
+        return
+    try:
+        module = importlib.import_module(f"duckdb_extension_{name}")
+    except ImportError:
+        raise WarehouseError(
+            f"the DuckDB {name} extension is not installed: pip install "
+            f"duckdb-extension-{name}=={duckdb.__version__}"
+        ) from None
+    version = "v" + duckdb.__version__
+    wheel_file = Path(module.__file__).parent / "extensions" / version / f"{name}.duckdb_extension"
+    if not wheel_file.exists():
+        raise WarehouseError(
+            f"duckdb-extension-{name} has no build for DuckDB {version}: pin it to "
+            f"{duckdb.__version__}"
+        )
+    # DuckDB derives the entry point from the file name, so expose the wheel's file
+    # under the name it expects (a link, not a copy: the files are tens of MB).
+    if _extension_dir is None:
+        _extension_dir = tempfile.mkdtemp(prefix="warehouse-ext-")
+    link = Path(_extension_dir) / f"{file_stem}.duckdb_extension"
+    if not link.exists():
+        try:
+            link.symlink_to(wheel_file)
+        except OSError:
+            link.write_bytes(wheel_file.read_bytes())
+    con.execute(f"LOAD '{link}'")

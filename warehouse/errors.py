@@ -1,0 +1,29 @@
+"""Errors a user can cause: the CLI prints them as one line and exits non-zero."""
+
+from __future__ import annotations
+
+import re
+
+
+class WarehouseError(Exception):
+    """A problem with the user's input or environment, phrased for the user."""
+
+
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@")
+_KV_PASSWORD = re.compile(r"(?P<head>password\s*=\s*)(?P<pw>'[^']*'|\S+)", re.IGNORECASE)
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """Remove passwords from a message: in URLs, in key=value strings and known secrets."""
+    text = _URL_PASSWORD.sub(lambda m: m.group("head") + "***@", text)
+    text = _KV_PASSWORD.sub(lambda m: m.group("head") + "***", text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def one_line(text: str) -> str:
+    """The first meaningful line of an engine's message, for a one-line error."""
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    return lines[0] if lines else str(text)

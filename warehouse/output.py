@@ -1,0 +1,105 @@
+"""Writing a report's rows as a terminal table, JSON, CSV or Parquet."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from warehouse.errors import WarehouseError
+
+FORMATS = ("table", "json", "csv", "parquet")
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return float(value) if value != value.to_integral_value() else int(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def to_json(columns: list[str], rows: list[tuple]) -> str:
+    """An array of flat row objects (the upstream analytics APIs' field names)."""
+    records = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+    return json.dumps(records, indent=2, ensure_ascii=False)
+
+
+def to_csv(columns: list[str], rows: list[tuple]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(["" if v is None else _plain(v) for v in row])
+    return buffer.getvalue()
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float | Decimal):
+        return f"{value:,.2f}"
+    text = str(_plain(value))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def to_table(columns: list[str], rows: list[tuple]) -> str:
+    """Aligned columns, numbers right-aligned with thousands separators."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    numeric = [all(isinstance(r[i], int | float | Decimal) and not isinstance(r[i], bool)
+                   for r in rows if r[i] is not None) and any(r[i] is not None for r in rows)
+               for i in range(len(columns))]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
+
+    out = [line(columns), line(["-" * w for w in widths])]
+    out += [line(r) for r in cells]
+    if not rows:
+        out.append("(no rows)")
+    return "\n".join(out) + "\n"
+
+
+def write_parquet(columns: list[str], rows: list[tuple], path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pylist(
+        [dict(zip(columns, row, strict=True)) for row in rows],
+        schema=None if rows else pa.schema([(c, pa.string()) for c in columns]))
+    pq.write_table(table, path)
+
+
+def render(columns: list[str], rows: list[tuple], fmt: str, output: str | None) -> str | None:
+    """Return text for standard output, or write `output` and return None."""
+    if fmt not in FORMATS:
+        raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    if fmt == "parquet":
+        if not output:
+            raise WarehouseError("--format parquet needs --output FILE")
+        _check_output(output)
+        write_parquet(columns, rows, Path(output))
+        return None
+    text = {"table": to_table, "json": to_json, "csv": to_csv}[fmt](columns, rows)
+    if fmt == "json":
+        text += "\n"
+    if output:
+        _check_output(output)
+        Path(output).write_text(text)
+        return None
+    return text
+
+
+def _check_output(output: str) -> None:
+    parent = Path(output).resolve().parent
+    if not parent.is_dir():
+        raise WarehouseError(f"--output {output}: folder {parent} does not exist")
