@@ -1,0 +1,113 @@
+"""The CLI surface: demo, output formats, help and README coverage, the Python API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import duckdb
+import pytest
+from click.testing import CliRunner
+
+import warehouse
+from tests.test_reports import invoke
+from warehouse.cli import cli
+from warehouse.reports import REPORTS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("demo")
+    out = invoke("demo", "--dir", str(folder))
+    assert "warehouse report summary" in out and "warehouse report models" in out
+    return folder
+
+
+def test_demo_runs_the_whole_pipeline(demo_dir):
+    config = str(demo_dir / "warehouse.toml")
+    summary = json.loads(invoke("--config", config, "report", "summary", "--format", "json"))
+    assert summary[0]["total_messages"] > 200 and summary[0]["total_users"] == 12
+    # The nightly job on the same config is incremental and leaves the figures as they were.
+    invoke("--config", config, "run", "--quiet")
+    again = json.loads(invoke("--config", config, "report", "summary", "--format", "json"))
+    assert again == summary
+    status = invoke("--config", config, "status")
+    assert "chat_message" in status and "marts.usage_hourly" in status
+
+
+def test_csv_and_parquet_hold_the_json_figures(demo_dir, tmp_path):
+    config = str(demo_dir / "warehouse.toml")
+    rows = json.loads(invoke("--config", config, "report", "models", "--format", "json"))
+    text = invoke("--config", config, "report", "models", "--format", "csv")
+    parsed = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["model_id"], int(r["count"])) for r in parsed] == [
+        (r["model_id"], r["count"]) for r in rows]
+    target = tmp_path / "models.parquet"
+    invoke("--config", config, "report", "models", "--format", "parquet", "--output",
+           str(target))
+    back = duckdb.sql(f"select model_id, count from '{target}'").fetchall()
+    assert back == [(r["model_id"], r["count"]) for r in rows]
+
+
+def test_python_api_gives_the_cli_figures(demo_dir):
+    config = str(demo_dir / "warehouse.toml")
+    wh = warehouse.open(demo_dir / "usage.duckdb")
+    try:
+        for name in REPORTS:
+            cli_rows = json.loads(invoke("--config", config, "report", name, "--format",
+                                         "json", "--tz", "Europe/Berlin"))
+            frame = wh.report(name, tz="Europe/Berlin")
+            assert frame.to_dicts() == cli_rows, name
+        assert "user_daily" in wh.marts()
+        assert wh.mart("user_daily")["messages"].sum() == wh.sql(
+            "select count(*) as n from core.usage_events")["n"][0]
+    finally:
+        wh.close()
+
+
+def test_query_command_reads_any_table(demo_dir):
+    out = invoke("--db", str(demo_dir / "usage.duckdb"), "query",
+                 "select count(*) as n from core.users", "--format", "json")
+    assert json.loads(out) == [{"n": 12}]
+
+
+def test_every_command_has_help_with_an_example_and_is_in_the_readme():
+    readme = README.read_text()
+    for name in cli.commands:
+        result = CliRunner().invoke(cli, [name, "--help"])
+        assert result.exit_code == 0
+        assert "Example:" in result.output, name
+        assert f"warehouse {name}" in readme or f"`{name}`" in readme, name
+    for name in REPORTS:
+        assert f"report {name}" in readme, name
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = (README.parent / ".ci" / "run").read_text()
+    readme = README.read_text()
+    command = [line for line in ci.splitlines() if "pytest" in line][-1].strip()
+    assert command in readme
+
+
+@pytest.mark.skipif(os.environ.get("CI") != "true", reason="builds and installs the wheel")
+def test_installed_wheel_works_outside_the_clone(tmp_path):
+    """`pip install .` (not -e) ships the SQL models, reports and schemas."""
+    import subprocess
+    import sys
+
+    site = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(site), str(README.parent)], check=True)
+    env = dict(os.environ, PYTHONPATH=str(site))
+    result = subprocess.run(
+        [sys.executable, "-c", "import warehouse, sys; from warehouse.cli import main; "
+         "assert warehouse.__file__.startswith(sys.argv[1]), warehouse.__file__; "
+         "sys.argv = ['warehouse', 'demo', '--dir', 'd']; main()", str(site)],
+        cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "warehouse report models" in result.stdout

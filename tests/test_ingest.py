@@ -1,0 +1,122 @@
+"""Incremental ingest: idempotent re-runs, new and edited rows, deleted chats kept."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from tests import expected
+from tests.test_reports import invoke, report
+from warehouse import sample
+
+
+def counts(db) -> dict[str, int]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw_openwebui'"
+        ).fetchall()]
+        return {t: con.execute(f'SELECT count(*) FROM raw_openwebui."{t}"').fetchone()[0]
+                for t in tables}
+    finally:
+        con.close()
+
+
+def small() -> sample.Dataset:
+    return sample.generate(seed=3, users=6, days=10, chats_per_user=4)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_incremental_ingest_picks_up_changes_and_keeps_deleted_chats(
+        make_source, tmp_path, dialect):
+    data = small()
+    src = make_source(data, dialect)
+    db = tmp_path / "usage.duckdb"
+    ingest = ("--db", str(db), "ingest", "--url", src.url, "--name", "campus")
+
+    invoke(*ingest)
+    first = counts(db)
+    invoke(*ingest)
+    assert counts(db) == first  # idempotent
+
+    # New messages in an existing chat, one edited message, one deleted chat.
+    chat, victim = data.chats[0], data.chats[1]
+    t = max(c.updated_at for c in data.chats) + 3600  # written after the last ingest
+    new = [sample.Message("n1q", "user", "one more question", t),
+           sample.Message("n1a", "assistant", "one more answer", t + 5, model_id="gpt-4o",
+                          usage={"input_tokens": 111, "output_tokens": 222}, parent_id="n1q")]
+    conn = src.connect()
+    sample.insert_messages(conn.cursor(), src.ph, [(chat, m) for m in new])
+    conn.commit()
+    conn.close()
+    chat.messages += new
+    edited = chat.messages[1]
+    edited.usage = {"input_tokens": 1000, "output_tokens": 2000}
+    src.execute("UPDATE chat_message SET usage = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(edited.usage), t + 10, f"{chat.id}-{edited.id}"))
+    src.execute("UPDATE chat SET updated_at = ? WHERE id = ?", (t + 10, chat.id))
+    src.execute("DELETE FROM chat_message WHERE chat_id = ?", (victim.id,))
+    src.execute("DELETE FROM chat WHERE id = ?", (victim.id,))
+
+    out = invoke(*ingest)
+    line = [x for x in out.splitlines() if x.startswith("campus.chat_message:")][0]
+    # 2 new rows and the edited one, plus rows inside the overlap window, never all rows
+    assert line.startswith("campus.chat_message: incremental,") and ", 2 new," in line
+    assert int(line.split(", ")[1].split()[0]) < first["chat_message"] // 2
+    assert line.endswith(f"{len(victim.messages):,} gone from source")
+    after = counts(db)
+    assert after["chat_message"] == first["chat_message"] + 2
+    assert after["chat"] == first["chat"]  # the deleted chat is kept
+
+    invoke("--db", str(db), "build")
+    pairs = expected.rows(data)  # the deleted chat still counts by default
+    assert report(db, "summary")[0] == expected.summary(pairs)
+    kept = [(c, m) for c, m in pairs if c.id != victim.id]
+    assert report(db, "summary", "--exclude-deleted")[0] == expected.summary(kept)
+    chats = report(db, "chats", "--limit", "1000")
+    assert [r["deleted_in_source"] for r in chats if r["chat_id"] == victim.id] == [True]
+
+    # A full refresh recopies everything and still keeps the deleted chat.
+    invoke(*ingest, "--full-refresh")
+    assert counts(db) == after
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_legacy_database_messages_come_from_chat_json(make_source, tmp_path, dialect):
+    data = small()
+    src = make_source(data, dialect, legacy=True)
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url)
+    invoke("--db", str(db), "build")
+    pairs = expected.rows(data)
+    assert report(db, "summary")[0] == expected.summary(pairs)
+    got = {r.pop("user_id"): r for r in report(db, "users", "--limit", "100")}
+    assert got == expected.users(pairs, data)
+    # Membership from group.user_ids (no group_member table in these versions).
+    students = expected.rows(data, group="Students")
+    assert report(db, "summary", "--group", "Students")[0] == expected.summary(students)
+
+
+def test_out_of_range_timestamps_and_bad_usage_are_counted(make_source, tmp_path):
+    data = small()
+    chat = data.chats[0]
+    src = make_source(data, "sqlite")
+    src.execute("UPDATE chat_message SET created_at = ? WHERE id = ?",
+                (99_999_999_999_999_999, f"{chat.id}-{chat.messages[1].id}"))
+    src.execute("UPDATE chat_message SET usage = ? WHERE id = ?",
+                ('{"input_tokens": "lots", "output_tokens": -5}',
+                 f"{chat.id}-{chat.messages[1].id}"))
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url)
+    invoke("--db", str(db), "build")
+    got = report(db, "summary")[0]
+    assert got["total_messages"] == len(expected.rows(data))
+    con = duckdb.connect(str(db), read_only=True)
+    row = con.execute("SELECT occurred_at_estimated, input_tokens, output_tokens, "
+                      "occurred_at = (SELECT created_at FROM core.chats WHERE chat_id = ?) "
+                      "FROM core.usage_events WHERE message_id = ?",
+                      [chat.id, f"{chat.id}-{chat.messages[1].id}"]).fetchone()
+    con.close()
+    assert row == (True, None, None, True)  # dated by its chat, tokens unusable
