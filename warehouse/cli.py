@@ -301,3 +301,7 @@ def demo(ctx, folder):
 
 def main() -> None:
     cli(prog_name="warehouse")
+
+
+if __name__ == "__main__":
+    main()

@@ -8,12 +8,12 @@ final as (
         cast(hour as date) as day,
         source_name,
         model_id,
-        sum(messages) as messages,
+        sum(messages)::bigint as messages,
         count(distinct user_id) as unique_users,
         count(distinct chat_id) as unique_chats,
-        sum(input_tokens) as input_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(total_tokens) as total_tokens
+        sum(input_tokens)::bigint as input_tokens,
+        sum(output_tokens)::bigint as output_tokens,
+        sum(total_tokens)::bigint as total_tokens
     from hourly
     group by all
 )

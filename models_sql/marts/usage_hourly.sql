@@ -15,9 +15,9 @@ final as (
         chat_id,
         deleted_in_source,
         count(*) as messages,
-        sum(input_tokens) as input_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(total_tokens) as total_tokens,
+        sum(input_tokens)::bigint as input_tokens,
+        sum(output_tokens)::bigint as output_tokens,
+        sum(total_tokens)::bigint as total_tokens,
         count(*) filter (where usage_present) as usage_messages,
         count(*) filter (where usage_reported) as reported_messages
     from events

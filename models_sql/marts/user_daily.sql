@@ -10,11 +10,11 @@ final as (
         source_name,
         user_id,
         model_id,
-        sum(messages) as messages,
+        sum(messages)::bigint as messages,
         count(distinct chat_id) as chats,
-        sum(input_tokens) as input_tokens,
-        sum(output_tokens) as output_tokens,
-        sum(total_tokens) as total_tokens
+        sum(input_tokens)::bigint as input_tokens,
+        sum(output_tokens)::bigint as output_tokens,
+        sum(total_tokens)::bigint as total_tokens
     from hourly
     group by all
 )
