@@ -98,6 +98,16 @@ def test_usage_reports_match_independent_figures(loaded, tz, group):
     assert [r["chat_id"] for r in chats] == expected.chats(pairs)
     first = {c.id: c.messages[0].content for c in data.chats}
     assert all(r["first_message"] == first[r["chat_id"]][:200] for r in chats)
+    top = max(expected.models(pairs).items(), key=lambda kv: kv[1]["count"])[0]
+    of_model = report(db, "chats", *opts, "--model", top, "--limit", "1000")
+    assert [r["chat_id"] for r in of_model] == expected.chats(
+        [(c, m) for c, m in pairs if m.model_id == top])
+    assert report(db, "summary", *opts, "--model", top)[0]["total_messages"] == \
+        expected.models(pairs)[top]["count"]
+    someone = pairs[0][0].user_id
+    email = next(u.email for u in data.users if u.id == someone)
+    assert report(db, "summary", *opts, "--user", email.upper()) == [
+        expected.summary([(c, m) for c, m in pairs if c.user_id == someone])]
 
 
 @pytest.mark.parametrize("tz,group", CASES[1:3])
