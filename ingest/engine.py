@@ -21,7 +21,6 @@ from ingest.sources import attached_source, kind_of
 from ingest.tables import TableSpec
 from warehouse.errors import WarehouseError, one_line
 
-EPOCH_OVERLAP_SECONDS = 300
 # Open WebUI writes epoch seconds; legacy rows hold milliseconds (values above this).
 EPOCH_MS_THRESHOLD = 10_000_000_000
 BOOKKEEPING_COLUMNS = {"_source": "VARCHAR", "_ingested_at": "TIMESTAMPTZ",
@@ -83,10 +82,11 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> Tabl
     if missing:
         raise WarehouseError(
             f"source {source.name!r}: table {spec.name} has no column {missing[0]!r}; "
-            f"is {src.display} a supported {kind_of(source.kind).description}?"
+            f"is {src.display} {kind_of(source.kind).description} of a supported version?"
         )
     watermark = None if full_refresh else _watermark(con, source.name, spec.name)
     incremental = spec.cursor is not None and watermark is not None
+    columns = {c: t for c, t in columns.items() if c not in spec.skip_columns}
     select_list = _select_list(spec, columns, src.tables)
     if incremental:
         relation = src.query_relation(
@@ -144,13 +144,13 @@ def _select_list(spec: TableSpec, columns: dict[str, str], source_tables: set[st
 def _cursor_filter(spec: TableSpec, watermark: str) -> str:
     column = f'"{spec.cursor}"'
     if spec.cursor_kind == "epoch":
-        low = int(float(watermark)) - EPOCH_OVERLAP_SECONDS
+        low = int(float(watermark)) - spec.overlap_seconds
         return (f"{column} IS NULL OR ({column} >= {low} AND {column} <= "
                 f"{EPOCH_MS_THRESHOLD}) OR {column} >= {low * 1000}")
     if spec.cursor_kind == "timestamp":
         low = watermark.replace("'", "")
         return (f"{column} IS NULL OR {column} >= "
-                f"(TIMESTAMP '{low}' - INTERVAL '{EPOCH_OVERLAP_SECONDS} seconds')")
+                f"(TIMESTAMP '{low}' - INTERVAL '{spec.overlap_seconds} seconds')")
     raise ValueError(f"unknown cursor kind {spec.cursor_kind}")
 
 

@@ -99,5 +99,5 @@ KIND = SourceKind(
     name="openwebui",
     tables=(CHAT_MESSAGE, CHAT, USER, GROUP, GROUP_MEMBER, FEEDBACK, TAG),
     identifying_tables=("chat", "user"),
-    description="Open WebUI database (webui.db or its PostgreSQL DATABASE_URL)",
+    description="an Open WebUI database (webui.db or its PostgreSQL DATABASE_URL)",
 )

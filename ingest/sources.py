@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from ingest import openwebui
+from ingest import litellm, openwebui
 from ingest.tables import SourceKind
 from warehouse.db import load_extension
 from warehouse.errors import WarehouseError, one_line, redact
 
-KINDS: dict[str, SourceKind] = {openwebui.KIND.name: openwebui.KIND}
+KINDS: dict[str, SourceKind] = {kind.name: kind for kind in (openwebui.KIND, litellm.KIND)}
 SQLITE_MAGIC = b"SQLite format 3\x00"
+DIALECT_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 PG_CONNECT_TIMEOUT_SECONDS = 10
 _aliases = itertools.count()
 
@@ -65,6 +66,11 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
     alias = f"src_{next(_aliases)}"
     url = source.url
     kind = kind_of(source.kind)
+    if url.dialect not in kind.dialects:
+        raise WarehouseError(
+            f"source {source.name!r}: {kind.description} is kept in "
+            f"{' or '.join(DIALECT_NAMES[d] for d in kind.dialects)}, not in "
+            f"{DIALECT_NAMES[url.dialect]} ({url.display()})")
     if url.dialect == "sqlite":
         _check_sqlite_file(source.name, url.path)
         load_extension(con, "sqlite")
@@ -85,7 +91,7 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
         absent = [t for t in kind.identifying_tables if t not in attached.columns]
         if absent:
             raise WarehouseError(
-                f"source {source.name!r}: {attached.display} is not an {kind.description}: "
+                f"source {source.name!r}: {attached.display} is not {kind.description}: "
                 f"it has no table {absent[0]!r}"
             )
         yield attached

@@ -26,6 +26,12 @@ class TableSpec:
     # otherwise): large payloads that another table already holds.
     heavy_columns: tuple[str, ...] = ()
     heavy_unless_table: str | None = None
+    # Columns never copied: message contents, passwords and other payloads the models
+    # do not read (privacy and size).
+    skip_columns: tuple[str, ...] = ()
+    # How far before the watermark a run re-reads: rows may land late (e.g. LiteLLM
+    # writes spend logs in batches, dated by the request's start).
+    overlap_seconds: int = 300
 
 
 @dataclass(frozen=True)
@@ -35,4 +41,5 @@ class SourceKind:
     name: str
     tables: tuple[TableSpec, ...]
     identifying_tables: tuple[str, ...]
-    description: str
+    description: str  # with its article: "a LiteLLM proxy database"
+    dialects: tuple[str, ...] = ("sqlite", "postgres")

@@ -22,9 +22,15 @@ create or replace macro _warehouse.epoch_to_ts(v) as (
     end
 );
 
+-- A token count as reported, or NULL when it cannot be real: negative, or above a
+-- billion tokens for one response (no model's context comes near it).
+create or replace macro _warehouse.plausible_tokens(n) as (
+    case when n >= 0 and n <= 1e9 then trunc(n)::bigint end
+);
+
 -- A non-negative token count from a usage JSON text, trying the keys in order
 -- (input_tokens before prompt_tokens, as Open WebUI reads them). Malformed JSON,
--- JSON null, strings that are not numbers and negative values give NULL.
+-- JSON null, strings that are not numbers and implausible values give NULL.
 create or replace macro _warehouse.usage_tokens(usage_json, first_key, second_key) as (
     with parsed as (
         -- json_valid first: JSON functions raise on malformed text
@@ -37,7 +43,7 @@ create or replace macro _warehouse.usage_tokens(usage_json, first_key, second_ke
         ) end as n
         from parsed
     )
-    select case when n >= 0 and n < 9.2e18 then trunc(n)::bigint end from picked
+    select _warehouse.plausible_tokens(n) from picked
 );
 
 -- Text of a message's JSON-encoded content: a string, or the first text block of a list.
@@ -52,4 +58,18 @@ create or replace macro _warehouse.content_text(content_json) as (
         else content_json
     end
     from parsed
+);
+
+-- A JSON array text as a list of strings (LiteLLM's request_tags); anything else is empty.
+create or replace macro _warehouse.json_string_list(text_json) as (
+    case
+        when json_valid(text_json) and json_type(text_json::json) = 'ARRAY' then list_filter(
+            json_extract_string(text_json::json, '$[*]'), t -> t is not null and t <> '')
+        else []::varchar[]
+    end
+);
+
+-- LiteLLM's daily tables date rows by a 'YYYY-MM-DD' text (UTC).
+create or replace macro _warehouse.utc_day(text_date) as (
+    try_strptime(text_date, '%Y-%m-%d')::date
 );

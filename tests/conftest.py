@@ -132,3 +132,51 @@ def make_source(tmp_path, request):
         return SourceDB("postgres", url)
 
     return make
+
+
+def _new_litellm_database(admin_url: str, template: str) -> str:
+    import psycopg
+
+    name = "litellm_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(scope="session")
+def litellm_templates(pg_url):
+    """Template databases holding LiteLLM's schema: the current one and one from before
+    the deleted-keys tables (created once; each test copies one)."""
+    import psycopg
+
+    from tests import litellm_source
+
+    names = {"current": "litellm_tpl_" + uuid.uuid4().hex[:6],
+             "2025-11": "litellm_tpl_old_" + uuid.uuid4().hex[:6]}
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        for name in names.values():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    for version, name in names.items():
+        url = pg_url.rsplit("/", 1)[0] + "/" + name
+        with psycopg.connect(url, autocommit=True) as conn:
+            litellm_source.apply_migrations(
+                conn, before=None if version == "current"
+                else litellm_source.DELETED_TABLES_MIGRATION)
+    return names
+
+
+@pytest.fixture
+def make_litellm(pg_url, litellm_templates):
+    """make_litellm(data, version='current') -> SourceDB: a LiteLLM database holding data."""
+
+    def make(data, version: str = "current") -> SourceDB:
+        import psycopg
+
+        from tests import litellm_source
+
+        url = _new_litellm_database(pg_url, litellm_templates[version])
+        with psycopg.connect(url) as conn:
+            litellm_source.write(conn, data)
+        return SourceDB("postgres", url)
+
+    return make

@@ -99,6 +99,9 @@ def users(pairs, data: sample.Dataset) -> dict[str, dict]:
         row["output_tokens"] += o or 0
     for row in out.values():
         row["total_tokens"] = row["input_tokens"] + row["output_tokens"]
+        # sample messages carry no error, cost or user agent
+        row.update(successful_requests=row["count"], failed_requests=0, total_spend=0,
+                   user_agent=None)
     return out
 
 

@@ -179,13 +179,27 @@ def report_options(func):
         click.option("--user", help="Only this user (id or email)."),
         click.option("--model", help="Only this model id."),
         click.option("--source", help="Only this source name."),
-        click.option("--granularity", default="day", show_default=True,
-                     help="hour, day, week or month (daily report)."),
+        click.option("--channel", default="all", show_default=True,
+                     help="ui (Open WebUI), api (LiteLLM) or all."),
+        click.option("--tag", "tags", multiple=True,
+                     help="Only responses with this exact tag (repeatable: any of them)."),
+        click.option("--tag-like", help="Only responses with a tag containing this text."),
+        click.option("--granularity",
+                     help="hour, day, week or month (daily: day; retention: week)."),
         click.option("--metric", default="messages", show_default=True,
-                     help="messages or tokens: ranking of the users report."),
+                     help="messages, tokens, spend or successful: ranking of users."),
+        click.option("--by", default="none", show_default=True,
+                     help="active-users per: none, tag, group, model, channel or source."),
+        click.option("--mau-days", type=int, default=30, show_default=True,
+                     help="active-users: the monthly window, 28 or 30 days."),
         click.option("--limit", type=int, help="At most this many rows."),
+        click.option("--page", type=int, help="users: this page of --page-size rows."),
+        click.option("--page-size", type=int, default=50, show_default=True,
+                     help="users: rows per --page."),
+        click.option("--compat",
+                     help="litellm: tags and active-users exactly as LiteLLM computes them."),
         click.option("--exclude-deleted", is_flag=True,
-                     help="Leave out messages whose chat was deleted in the source."),
+                     help="Leave out responses deleted (or purged) in the source."),
         click.option("--format", "fmt", default="table", show_default=True,
                      help="table, json, csv or parquet."),
         click.option("--output", help="Write to this file instead of standard output."),
@@ -200,23 +214,25 @@ def report_options(func):
 @report_options
 @click.pass_context
 @user_errors
-def report(ctx, name, since, until, tz, group, user, model, source, granularity, metric,
-           limit, exclude_deleted, fmt, output):
-    """Answer a named question: summary, models, users, daily, tokens, chats, feedback.
+def report(ctx, name, fmt, output, exclude_deleted, **options):
+    """Answer a named question: summary, models, users, daily, tokens, chats, feedback,
+    tags, active-users, retention, keys, teams.
 
     Example:
 
         warehouse report users --since 2026-10-01 --until 2026-11-01 --tz Europe/Berlin
 
         warehouse report daily --group Students --granularity week --format json
+
+        warehouse report active-users --by tag --since 2026-11-01 --tz America/Los_Angeles
+
+        warehouse report tags --compat litellm --since 2026-11-01 --until 2026-11-08
     """
     from warehouse import api
     from warehouse import output as out
     from warehouse.reports import Filters
 
-    filters = Filters(since=since, until=until, tz=tz, group=group, user=user, model=model,
-                      source=source, granularity=granularity, metric=metric, limit=limit,
-                      include_deleted=not exclude_deleted)
+    filters = Filters(include_deleted=not exclude_deleted, **options)
     if fmt not in out.FORMATS:
         raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(out.FORMATS)}")
     with api.open(_config(ctx).db) as wh:

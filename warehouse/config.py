@@ -10,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 
 from warehouse.errors import WarehouseError, redact
 
-KINDS = ("openwebui",)
+KINDS = ("openwebui", "litellm")
 DEFAULT_DB = "usage.duckdb"
 DEFAULT_CONFIG = "warehouse.toml"
 

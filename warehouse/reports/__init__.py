@@ -17,28 +17,61 @@ import duckdb
 
 from warehouse.errors import WarehouseError, one_line
 
+
+@dataclass(frozen=True)
+class Report:
+    """What a report needs: its rows' grain, defaults, and the compat modes it has."""
+
+    description: str
+    grain: str = "usage"  # 'usage': one row per response; 'tags': per response and tag
+    default_limit: int | None = None
+    granularities: tuple[str, ...] = ("hour", "day", "week", "month")
+    default_granularity: str = "day"
+    # How far before --since the rows are read: 'mau' (trailing windows), 'all' (cohorts)
+    lookback: str | None = None
+    compat: tuple[str, ...] = ()
+
+
 REPORTS = {
-    "summary": "totals: messages, chats, models, users, tokens",
-    "models": "per model: messages, distinct users and chats",
-    "users": "per user: messages and tokens, ranked by --metric",
-    "daily": "per time bucket (--granularity) and model: messages and tokens, gaps filled",
-    "tokens": "per model: input, output and total tokens, then the total",
-    "chats": "chats that used a model (--model): owner, first message, last update",
-    "feedback": "per model: daily won/lost ratings and the top 10 chat tags",
+    "summary": Report("totals: messages, chats, models, users, tokens"),
+    "models": Report("per model: messages, distinct users and chats"),
+    "users": Report("per user: messages, requests, tokens, spend, user agent; ranked by "
+                    "--metric, paged by --page", default_limit=50),
+    "daily": Report("per time bucket (--granularity) and model: messages and tokens, gaps "
+                    "filled"),
+    "tokens": Report("per model: input, output and total tokens, then the total"),
+    "chats": Report("chats that used a model (--model): owner, first message, last update",
+                    default_limit=50),
+    "feedback": Report("per model: daily won/lost ratings and the top 10 chat tags"),
+    "tags": Report("per tag, by frequency: users, requests, tokens, spend", grain="tags",
+                   compat=("litellm",)),
+    "active-users": Report("per day: DAU, WAU, MAU and stickiness, by --by", lookback="mau",
+                           compat=("litellm",)),
+    "retention": Report("cohorts by first active period: share active N periods later",
+                        granularities=("day", "week", "month"), default_granularity="week",
+                        lookback="all"),
+    "keys": Report("per LiteLLM key (alias, hash): requests, tokens, spend; deleted keys "
+                   "too"),
+    "teams": Report("per LiteLLM team: keys, users, requests, tokens, spend"),
 }
-GRANULARITIES = ("hour", "day", "week", "month")
-METRICS = ("messages", "tokens")
-MART = (
-    "select hour as ts, source_name, channel, user_id, model_id, chat_id, deleted_in_source, "
-    "messages, input_tokens, output_tokens, usage_messages, reported_messages "
-    "from marts.usage_hourly"
-)
-EVENTS = (
-    "select occurred_at as ts, source_name, channel, user_id, model_id, chat_id, "
-    "deleted_in_source, 1 as messages, input_tokens, output_tokens, "
-    "usage_present::int as usage_messages, usage_reported::int as reported_messages "
-    "from core.usage_events"
-)
+METRICS = ("messages", "tokens", "spend", "successful")
+CHANNELS = ("ui", "api", "all")
+BY = ("none", "tag", "group", "model", "channel", "source")
+MAU_DAYS = (28, 30)
+RELATIONS = {("usage", True): "_usage_hourly.sql", ("usage", False): "_usage_events.sql",
+             ("tags", True): "_tag_hourly.sql", ("tags", False): "_tag_events.sql"}
+# active-users --by: the segment each row of activity falls in (fixed SQL, never user text).
+SEGMENTS = {
+    "none": ("'all'", ""),
+    "tag": ("tag", ""),
+    "model": ("model_id", ""),
+    "channel": ("channel", ""),
+    "source": ("source_name", ""),
+    "group": ("groups.name", "join core.group_members as members on members.source_name = "
+              "facts.source_name and members.user_id = facts.user_id join core.groups as "
+              "groups on groups.source_name = members.source_name and groups.group_id = "
+              "members.group_id"),
+}
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 
@@ -51,9 +84,17 @@ class Filters:
     user: str | None = None
     model: str | None = None
     source: str | None = None
-    granularity: str = "day"
+    channel: str = "all"
+    tags: tuple[str, ...] = ()
+    tag_like: str | None = None
+    granularity: str | None = None
     metric: str = "messages"
+    by: str = "none"
+    mau_days: int = 30
     limit: int | None = None
+    page: int | None = None
+    page_size: int = 50
+    compat: str | None = None
     include_deleted: bool = True
 
 
@@ -95,33 +136,46 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
     if name not in REPORTS:
         raise WarehouseError(
             f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
-    _check_choice("--granularity", filters.granularity, GRANULARITIES)
+    spec = REPORTS[name]
+    granularity = filters.granularity or spec.default_granularity
+    _check_choice("--granularity", granularity, spec.granularities)
     _check_choice("--metric", filters.metric, METRICS)
-    if filters.limit is not None and filters.limit < 1:
-        raise WarehouseError(f"--limit must be a positive number, not {filters.limit}")
+    _check_choice("--channel", filters.channel, CHANNELS)
+    _check_choice("--by", filters.by, BY)
+    _check_choice("--mau-days", filters.mau_days, MAU_DAYS)
+    if filters.compat is not None:
+        _check_choice(f"--compat for report {name}", filters.compat, spec.compat or ("none",))
+    for option, value in (("--limit", filters.limit), ("--page", filters.page),
+                          ("--page-size", filters.page_size)):
+        if value is not None and value < 1:
+            raise WarehouseError(f"{option} must be a positive number, not {value}")
     tz = time_zone(filters.tz)
+    if filters.compat and filters.tz != "UTC":
+        raise WarehouseError(f"--compat {filters.compat} counts UTC days, as LiteLLM does: "
+                             "leave out --tz")
     since = parse_instant(filters.since, tz, "--since")
     until = parse_instant(filters.until, tz, "--until")
     if since and until and since >= until:
         raise WarehouseError(f"--since {filters.since} is not before --until {filters.until}")
     _require_built(con)
-    relation = MART if _hour_aligned(tz, since, until) else EVENTS
-    facts = _sql("facts.sql").replace("{relation}", relation)
-    report = _sql(f"{name}.sql").strip()
-    if re.match(r"with\s", report, re.I):
-        sql = f"with facts as ({facts}),\n{report[5:]}"
-    else:
-        sql = f"with facts as ({facts})\n{report}"
+    tags = _check_tags(con, filters.tags)
     params = {
         "since": since, "until": until, "tz": filters.tz,
+        "facts_since": _facts_since(spec, since, tz, filters.mau_days),
         "source": filters.source, "model": filters.model,
+        "channel": None if filters.channel == "all" else filters.channel,
+        "tags": tags, "tag_like": filters.tag_like,
         "user_id": _resolve_user(con, filters.user),
         "group_id": _resolve_group(con, filters.group),
         "include_deleted": filters.include_deleted,
-        "granularity": filters.granularity, "metric": filters.metric,
-        "limit": filters.limit if filters.limit is not None else (
-            50 if name in ("users", "chats") else 1_000_000_000),
+        "granularity": granularity, "metric": filters.metric, "mau_days": filters.mau_days,
+        "end_date": datetime.now(UTC).date() + timedelta(days=1),
+        "limit": filters.limit or spec.default_limit or 1_000_000_000, "offset": 0,
     }
+    if filters.page is not None:
+        params["limit"] = filters.page_size
+        params["offset"] = (filters.page - 1) * filters.page_size
+    sql = _report_sql(name, spec, filters, since, until, tz)
     used = set(_PARAM.findall(sql))
     try:
         cursor = con.execute(sql, {k: v for k, v in params.items() if k in used})
@@ -132,14 +186,61 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
     return Result(name, columns, rows)
 
 
+def _report_sql(name: str, spec: Report, filters: Filters, since, until, tz) -> str:
+    """The report's SQL with its `facts` CTE: the filtered rows of the right relation."""
+    stem = name.replace("-", "_")
+    if filters.compat:
+        return _sql(f"compat_{filters.compat}_{stem}.sql")
+    grain = "tags" if filters.by == "tag" and name == "active-users" else spec.grain
+    relation = _sql(RELATIONS[(grain, _hour_aligned(tz, since, until))])
+    facts = _sql("facts.sql").replace("{relation}", relation)
+    segment, segment_join = SEGMENTS[filters.by]
+    report = (_sql(f"{stem}.sql").strip()
+              .replace("{segment}", segment).replace("{segment_join}", segment_join)
+              .replace("{segment_column}",
+                       "" if filters.by == "none" else f', segment as "{filters.by}"'))
+    if re.match(r"with\s", report, re.I):
+        return f"with facts as ({facts}),\n{report[5:]}"
+    return f"with facts as ({facts})\n{report}"
+
+
+def _facts_since(spec: Report, since: datetime | None, tz: ZoneInfo,
+                 mau_days: int) -> datetime | None:
+    """Where the rows must start for the report to be right from --since on: trailing
+    windows look back mau_days - 1 local days; cohorts need each user's first activity."""
+    if spec.lookback == "all":
+        return None
+    if spec.lookback == "mau" and since is not None:
+        # wall-clock arithmetic in the report's zone, so DST changes keep local midnight
+        return (since.astimezone(tz) - timedelta(days=mau_days - 1)).astimezone(UTC)
+    return since
+
+
+def _check_tags(con, tags: tuple[str, ...]) -> list[str] | None:
+    """--tag takes exact tags; one that no response carries is an error, not an empty
+    report, because it is most often a typo."""
+    if not tags:
+        return None
+    known = {r[0] for r in con.execute(
+        "SELECT DISTINCT tag FROM marts.tag_hourly WHERE tag IN (SELECT unnest(?))",
+        [list(tags)]).fetchall()}
+    unknown = [t for t in tags if t not in known]
+    if unknown:
+        raise WarehouseError(
+            f"--tag {unknown[0]!r}: no response carries that tag (see 'warehouse report "
+            "tags', or --tag-like for a part of a tag)")
+    return list(tags)
+
+
 def _sql(file: str) -> str:
     text = resources.files("warehouse.reports").joinpath(file).read_text()
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
-def _check_choice(option: str, value: str, choices: tuple[str, ...]) -> None:
+def _check_choice(option: str, value, choices: tuple) -> None:
     if value not in choices:
-        raise WarehouseError(f"{option} {value!r} is not one of {', '.join(choices)}")
+        raise WarehouseError(
+            f"{option} {value!r} is not one of {', '.join(str(c) for c in choices)}")
 
 
 def _hour_aligned(tz: ZoneInfo, *instants: datetime | None) -> bool:
@@ -159,9 +260,10 @@ def _hour_aligned(tz: ZoneInfo, *instants: datetime | None) -> bool:
 def _require_built(con) -> None:
     row = con.execute(
         "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
-        "AND table_name = 'usage_hourly'").fetchone()
-    if not row[0]:
-        raise WarehouseError("the warehouse has no marts yet: run 'warehouse build' first")
+        "AND table_name IN ('usage_hourly', 'tag_hourly')").fetchone()
+    if row[0] < 2:
+        raise WarehouseError("the warehouse's marts are missing or out of date: run "
+                             "'warehouse build'")
 
 
 def _resolve_user(con, user: str | None) -> str | None:

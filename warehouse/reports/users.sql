@@ -1,15 +1,34 @@
--- Open WebUI's /analytics/users: per user, assistant messages (any model) and tokens;
--- ranked by messages or tokens. Tokens of rows without a user stay zero, as upstream.
+-- Open WebUI's /analytics/users and LiteLLM's per-user analytics in one: per user,
+-- responses (assistant messages and API requests, any model), successful and failed,
+-- tokens, spend, and the user agent of most requests; ranked by --metric, paged by
+-- --page. Tokens of rows without a user stay zero, as Open WebUI's.
 with per_user as (
     select
         user_id,
         sum(messages)::bigint as count,
+        (sum(messages) - sum(failed))::bigint as successful_requests,
+        sum(failed)::bigint as failed_requests,
         coalesce(sum(input_tokens) filter (where user_id is not null), 0)::bigint
             as input_tokens,
         coalesce(sum(output_tokens) filter (where user_id is not null), 0)::bigint
-            as output_tokens
+            as output_tokens,
+        coalesce(sum(cost), 0) as total_spend
     from facts
     group by user_id
+),
+
+agents as (
+    -- LiteLLM tags a request 'User-Agent: curl' and 'User-Agent: curl/8.5.0': the most
+    -- requests wins, and on a tie the more specific (longer) tag
+    select user_id, trim(substr(tag, length('User-Agent:') + 1)) as user_agent
+    from (
+        select user_id, tag, sum(messages) as requests
+        from (select user_id, unnest(tags) as tag, messages from facts)
+        where tag like 'User-Agent:%'
+        group by all
+    )
+    qualify row_number() over (
+        partition by user_id order by requests desc, length(tag) desc, tag) = 1
 ),
 
 names as (
@@ -26,12 +45,21 @@ select
     per_user.count,
     per_user.input_tokens,
     per_user.output_tokens,
-    per_user.input_tokens + per_user.output_tokens as total_tokens
+    per_user.input_tokens + per_user.output_tokens as total_tokens,
+    per_user.successful_requests,
+    per_user.failed_requests,
+    per_user.total_spend,
+    agents.user_agent
 from per_user
 left join names on names.user_id = per_user.user_id
+left join agents on agents.user_id is not distinct from per_user.user_id
 order by
-    case when $metric = 'tokens' then per_user.input_tokens + per_user.output_tokens
-        else per_user.count end desc,
+    case when $metric = 'spend' then per_user.total_spend end desc,
+    case $metric
+        when 'tokens' then per_user.input_tokens + per_user.output_tokens
+        when 'successful' then per_user.successful_requests
+        when 'messages' then per_user.count
+    end desc,
     per_user.count desc,
     per_user.user_id
-limit $limit
+limit $limit offset $offset

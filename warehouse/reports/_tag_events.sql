@@ -1,0 +1,15 @@
+-- Tagged rows for windows or time zones off whole UTC hours: every event under each of
+-- its tags, plus LiteLLM's purged days from marts.tag_hourly.
+select
+    occurred_at as ts, source_name, channel, tag, [tag] as tags, user_id, model_id,
+    null::varchar as chat_id, api_key_hash, team_id, deleted_in_source,
+    false as day_aggregate, 1 as messages, (status = 'failure')::int as failed,
+    input_tokens, output_tokens, cost
+from (select *, unnest(tags) as tag from core.usage_events where not in_aggregated_day)
+union all by name
+select
+    hour as ts, source_name, channel, tag, [tag] as tags, user_id, model_id,
+    null::varchar as chat_id, api_key_hash, team_id, deleted_in_source, day_aggregate,
+    messages, failed, input_tokens, output_tokens, cost
+from marts.tag_hourly
+where day_aggregate

@@ -1,0 +1,7 @@
+-- Tagged rows (one per response and tag) for windows on whole UTC hours; `tags` holds
+-- the row's one tag so the shared tag filter applies unchanged.
+select
+    hour as ts, source_name, channel, tag, [tag] as tags, user_id, model_id,
+    null::varchar as chat_id, api_key_hash, team_id, deleted_in_source, day_aggregate,
+    messages, failed, input_tokens, output_tokens, cost
+from marts.tag_hourly

@@ -1,0 +1,16 @@
+-- Usage rows for windows or time zones off whole UTC hours: every event, plus LiteLLM's
+-- purged days (at 00:00 UTC, as in marts.usage_hourly).
+select
+    occurred_at as ts, source_name, channel, user_id, model_id, chat_id, api_key_hash,
+    team_id, tags, deleted_in_source, false as day_aggregate, 1 as messages,
+    (status = 'failure')::int as failed, input_tokens, output_tokens, cost,
+    usage_present::int as usage_messages, usage_reported::int as reported_messages
+from core.usage_events
+where not in_aggregated_day
+union all by name
+select
+    hour as ts, source_name, channel, user_id, model_id, chat_id, api_key_hash, team_id,
+    tags, deleted_in_source, day_aggregate, messages, failed, input_tokens, output_tokens,
+    cost, usage_messages, reported_messages
+from marts.usage_hourly
+where day_aggregate
