@@ -338,3 +338,65 @@ def test_bad_report_options_are_one_line_errors(proxy, args, needle):
     before = snapshot(db)
     assert needle in fail("--db", str(db), *args)
     assert snapshot(db) == before
+
+
+def test_open_webui_and_litellm_in_one_warehouse(make_source, make_litellm, tmp_path):
+    """Chat tags appear as tags, the channels split the totals, active users per channel
+    and per group, retention of a group."""
+    from tests import expected as webui_expected
+    from warehouse import sample
+
+    today = litellm_source.today_utc()
+    webui = sample.generate(seed=4, users=6, days=20, chats_per_user=4,
+                            end=datetime.combine(today, datetime.min.time(), tzinfo=UTC))
+    lite = litellm_source.generate(days=20)
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", make_source(webui, "sqlite").url,
+           "--name", "campus")
+    invoke("--db", str(db), "ingest", "--url", make_litellm(lite).url, "--kind", "litellm",
+           "--name", "proxy")
+    invoke("--db", str(db), "build")
+    pairs = webui_expected.rows(webui)
+
+    tags = {r["tag"]: r for r in report(db, "tags")}
+    chat_tags = {t for c in webui.chats for t in c.tags}
+    assert len(chat_tags) >= 3
+    for name in chat_tags:
+        tagged = [(c, m) for c, m in pairs if name in c.tags]
+        row = tags[name.lower().replace(" ", "_")]
+        assert row["total_requests"] == len(tagged)
+        assert row["unique_users"] == len({c.user_id for c, _ in tagged})
+    assert not any(r["tag"].startswith("User-Agent") for r in report(db, "tags", "--channel",
+                                                                       "ui"))
+
+    both, ui, api = (report(db, "summary", *opt)[0]
+                     for opt in ([], ["--channel", "ui"], ["--channel", "api"]))
+    assert ui == webui_expected.summary(pairs)
+    assert api["total_messages"] == len(lite.requests)
+    assert both["total_messages"] == ui["total_messages"] + api["total_messages"]
+    assert both["total_tokens"] == ui["total_tokens"] + api["total_tokens"]
+
+    window = ["--since", (today - timedelta(days=10)).isoformat(), "--until",
+              today.isoformat()]
+    by_channel = report(db, "active-users", *window, "--by", "channel")
+    for channel in ("ui", "api"):
+        alone = report(db, "active-users", *window, "--channel", channel)
+        assert len(alone) == 10 and all(r["mau"] for r in alone)
+        assert [{k: r[k] for k in ("date", "dau", "wau", "mau")}
+                for r in by_channel if r["channel"] == channel] == \
+            [{k: r[k] for k in ("date", "dau", "wau", "mau")} for r in alone]
+
+    students = webui_expected.group_members(webui, "Students")
+    by_group = [r for r in report(db, "active-users", *window, "--by", "group")
+                if r["group"] == "Students"]
+    assert len(by_group) == 10 and any(r["dau"] for r in by_group)
+    for row in by_group:
+        day = datetime.fromisoformat(row["date"]).replace(tzinfo=UTC)
+        active = {c.user_id for c, m in pairs
+                  if c.user_id in students and day.timestamp() <= m.created_at
+                  < day.timestamp() + 86400}
+        assert row["dau"] == len(active), row["date"]
+
+    cohorts = report(db, "retention", "--group", "Students")
+    assert sum(r["cohort_size"] for r in cohorts if r["period"] == 0) == len(
+        {c.user_id for c, _ in pairs if c.user_id in students})
