@@ -123,17 +123,36 @@ def active_users(data: LiteLLMData, purged_before: date, first: date, last: date
     return out
 
 
-def retention_weekly(data: LiteLLMData, purged_before: date) -> dict[tuple[str, int], int]:
-    """(cohort Monday, weeks later) -> active users, UTC weeks."""
-    weeks: dict[str, set] = defaultdict(set)
+def retention(data: LiteLLMData, purged_before: date,
+              granularity: str) -> dict[tuple[str, int], int]:
+    """(cohort start, periods later) -> active users, UTC weeks (Monday) or months."""
+    def period(d: date) -> date:
+        return d - timedelta(days=d.weekday()) if granularity == "week" else d.replace(day=1)
+
+    def distance(a: date, b: date) -> int:
+        if granularity == "week":
+            return (b - a).days // 7
+        return (b.year - a.year) * 12 + b.month - a.month
+
+    active: dict[str, set] = defaultdict(set)
     for r in data.requests:
         user = user_of(data, r, r.start.date() < purged_before)
         if user is not None:
-            d = r.start.date()
-            weeks[user].add(d - timedelta(days=d.weekday()))
+            active[user].add(period(r.start.date()))
     out: Counter = Counter()
-    for periods in weeks.values():
+    for periods in active.values():
         cohort = min(periods)
         for p in periods:
-            out[(cohort.isoformat(), (p - cohort).days // 7)] += 1
+            out[(cohort.isoformat(), distance(cohort, p))] += 1
     return dict(out)
+
+
+def requests_per_local_day(data: LiteLLMData, first: date, last: date,
+                           tz: str) -> dict[str, int]:
+    """Local day -> requests, for days whose spend logs are held (exact local days)."""
+    out = {(first + timedelta(days=i)).isoformat(): 0 for i in range((last - first).days + 1)}
+    for r in data.requests:
+        day = local_day(r, tz, purged=False).isoformat()
+        if day in out:
+            out[day] += 1
+    return out

@@ -148,13 +148,31 @@ def test_active_users_in_time_zones_match_an_independent_computation(proxy):
         assert all(stickiness[d] == round(dau / mau, 4) for d, (dau, _, mau) in got.items())
 
 
-def test_weekly_retention_cohorts(proxy):
+@pytest.mark.parametrize("granularity", ["week", "month"])
+def test_retention_cohorts(proxy, granularity):
     data, db, _, purged_before = proxy
-    rows = report(db, "retention", "--granularity", "week")
+    rows = report(db, "retention", "--granularity", granularity)
     got = {(r["cohort"], r["period"]): r["active_users"] for r in rows}
-    assert got == expected.retention_weekly(data, purged_before)
+    assert got == expected.retention(data, purged_before, granularity)
     sizes = {r["cohort"]: r["cohort_size"] for r in rows}
     assert all(got[(c, 0)] == size for c, size in sizes.items())
+    assert max(r["period"] for r in rows) >= 2
+
+
+def test_local_days_count_each_request_once(proxy):
+    """LiteLLM's fixed UTC dates can count a day twice at window edges (#27780): here
+    every request falls in exactly one local day of the report's zone."""
+    data, db, _, _ = proxy
+    today = litellm_source.today_utc()
+    first, last = today - timedelta(days=12), today - timedelta(days=2)
+    opts = ["--since", first.isoformat(), "--until", (last + timedelta(days=1)).isoformat(),
+            "--tz", "America/Los_Angeles", "--channel", "api"]
+    got: dict[str, int] = {}
+    for r in report(db, "daily", *opts):
+        got[r["date"]] = got.get(r["date"], 0) + r["count"]
+    want = expected.requests_per_local_day(data, first, last, "America/Los_Angeles")
+    assert got == want
+    assert report(db, "summary", *opts)[0]["total_messages"] == sum(want.values())
 
 
 # LiteLLM's tag analytics (user_agent_analytics_endpoints.py), written out here as
@@ -328,6 +346,7 @@ def test_a_spend_log_table_without_a_required_column_is_named(make_litellm, tmp_
     (["report", "active-users", "--by", "weekday"], "--by 'weekday'"),
     (["report", "active-users", "--mau-days", "31"], "--mau-days 31"),
     (["report", "users", "--page", "0"], "--page must be a positive number"),
+    (["report", "tags", "--page", "2"], "--page works with the users report, not tags"),
     (["report", "retention", "--granularity", "hour"], "--granularity 'hour'"),
     (["report", "summary", "--channel", "email"], "--channel 'email'"),
 ])

@@ -30,13 +30,14 @@ class Report:
     # How far before --since the rows are read: 'mau' (trailing windows), 'all' (cohorts)
     lookback: str | None = None
     compat: tuple[str, ...] = ()
+    pageable: bool = False  # takes --page / --page-size
 
 
 REPORTS = {
     "summary": Report("totals: messages, chats, models, users, tokens"),
     "models": Report("per model: messages, distinct users and chats"),
     "users": Report("per user: messages, requests, tokens, spend, user agent; ranked by "
-                    "--metric, paged by --page", default_limit=50),
+                    "--metric, paged by --page", default_limit=50, pageable=True),
     "daily": Report("per time bucket (--granularity) and model: messages and tokens, gaps "
                     "filled"),
     "tokens": Report("per model: input, output and total tokens, then the total"),
@@ -143,6 +144,9 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
     _check_choice("--channel", filters.channel, CHANNELS)
     _check_choice("--by", filters.by, BY)
     _check_choice("--mau-days", filters.mau_days, MAU_DAYS)
+    if filters.page is not None and not spec.pageable:
+        pageable = ", ".join(n for n, r in REPORTS.items() if r.pageable)
+        raise WarehouseError(f"--page works with the {pageable} report, not {name}")
     if filters.compat is not None:
         _check_choice(f"--compat for report {name}", filters.compat, spec.compat or ("none",))
     for option, value in (("--limit", filters.limit), ("--page", filters.page),
