@@ -2,7 +2,9 @@
 -- table, for the same days as core.usage_day_aggregates (spend logs not held). The
 -- user is the key's owner, as LiteLLM's own tag analytics find it.
 with daily as (
-    select * from staging.stg_litellm__daily_tag_spend where day is not null
+    select * exclude (entity_id), entity_id as tag
+    from staging.stg_litellm__daily_spend
+    where entity_kind = 'tag' and day is not null
 ),
 
 missing_days as (

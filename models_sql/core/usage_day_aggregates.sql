@@ -5,7 +5,9 @@
 -- not) reach the daily table's count; failures are compared out, as versions before
 -- 2025-05 did not log them.
 with daily as (
-    select * from staging.stg_litellm__daily_user_spend where day is not null
+    select * exclude (entity_id), entity_id as user_id
+    from staging.stg_litellm__daily_spend
+    where entity_kind = 'user' and day is not null
 ),
 
 daily_counts as (
