@@ -91,7 +91,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> Tabl
     if incremental:
         relation = src.query_relation(
             spec.name, [c for c in columns if c not in _dropped(spec, src.tables)],
-            _cursor_filter(spec, watermark))
+            _cursor_filter(spec, watermark, src.dialect))
     else:
         relation = src.table_relation(spec.name)
     try:
@@ -141,16 +141,25 @@ def _select_list(spec: TableSpec, columns: dict[str, str], source_tables: set[st
     return ", ".join(parts)
 
 
-def _cursor_filter(spec: TableSpec, watermark: str) -> str:
+def _cursor_filter(spec: TableSpec, watermark: str, dialect: str) -> str:
+    """The WHERE that the source itself runs (its own SQL dialect)."""
     column = f'"{spec.cursor}"'
     if spec.cursor_kind == "epoch":
         low = int(float(watermark)) - spec.overlap_seconds
         return (f"{column} IS NULL OR ({column} >= {low} AND {column} <= "
                 f"{EPOCH_MS_THRESHOLD}) OR {column} >= {low * 1000}")
-    if spec.cursor_kind == "timestamp":
+    if spec.cursor_kind == "timestamp" and dialect == "sqlite":
+        # SQLAlchemy stores datetimes in SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff' text,
+        # which compares in time order
         low = watermark.replace("'", "")
         return (f"{column} IS NULL OR {column} >= "
-                f"(TIMESTAMP '{low}' - INTERVAL '{spec.overlap_seconds} seconds')")
+                f"strftime('%Y-%m-%d %H:%M:%f', '{low}', '-{spec.overlap_seconds} seconds')")
+    if spec.cursor_kind == "timestamp":
+        # a timestamptz literal: exact for an offset-carrying watermark (timestamptz
+        # columns), and read in the session's zone like a naive column is compared
+        low = watermark.replace("'", "")
+        return (f"{column} IS NULL OR {column} >= "
+                f"('{low}'::timestamptz - INTERVAL '{spec.overlap_seconds} seconds')")
     raise ValueError(f"unknown cursor kind {spec.cursor_kind}")
 
 

@@ -95,9 +95,80 @@ TAG = TableSpec(
     columns={"id": "VARCHAR", "name": "VARCHAR", "user_id": "VARCHAR", "meta": "VARCHAR"},
 )
 
+# The openwebui-token-tracking plugin (0.1.x) writes its tables into this database. Its
+# migrations give the usage log no primary key, so a row is keyed by all its columns.
+# log_date is the plugin's datetime.now(): the server's local wall clock.
+TOKEN_USAGE_LOG = TableSpec(
+    name="token_tracking_usage_log",
+    key=("log_date", "user_id", "provider", "model_id", "sponsored_allowance_id",
+         "prompt_tokens", "response_tokens"),
+    cursor="log_date",
+    cursor_kind="timestamp",
+    optional=True,
+    required=("log_date", "user_id", "provider", "model_id", "prompt_tokens",
+              "response_tokens"),
+    columns={
+        "log_date": "TIMESTAMP", "user_id": "VARCHAR", "provider": "VARCHAR",
+        "model_id": "VARCHAR", "sponsored_allowance_id": "VARCHAR",
+        "prompt_tokens": "BIGINT", "response_tokens": "BIGINT",
+    },
+)
+
+MODEL_PRICING = TableSpec(
+    name="token_tracking_model_pricing",
+    key=("id", "provider"),
+    optional=True,
+    required=("id", "input_cost_credits", "per_input_tokens", "output_cost_credits",
+              "per_output_tokens"),
+    columns={
+        "id": "VARCHAR", "provider": "VARCHAR", "name": "VARCHAR",
+        "input_cost_credits": "BIGINT", "per_input_tokens": "BIGINT",
+        "output_cost_credits": "BIGINT", "per_output_tokens": "BIGINT",
+    },
+)
+
+CREDIT_GROUP = TableSpec(
+    name="token_tracking_credit_group",
+    key=("id",),
+    optional=True,
+    required=("id", "name", "max_credit"),
+    columns={"id": "VARCHAR", "name": "VARCHAR", "max_credit": "BIGINT",
+             "description": "VARCHAR"},
+)
+
+CREDIT_GROUP_USER = TableSpec(
+    name="token_tracking_credit_group_user",
+    key=("credit_group_id", "user_id"),
+    optional=True,
+    required=("credit_group_id", "user_id"),
+    columns={"credit_group_id": "VARCHAR", "user_id": "VARCHAR"},
+)
+
+BASE_SETTINGS = TableSpec(
+    name="token_tracking_base_settings",
+    key=("setting_key",),
+    optional=True,
+    required=("setting_key", "setting_value"),
+    columns={"setting_key": "VARCHAR", "setting_value": "VARCHAR", "description": "VARCHAR"},
+)
+
+SPONSORED_ALLOWANCE = TableSpec(
+    name="token_tracking_sponsored_allowance",
+    key=("id",),
+    optional=True,
+    required=("id", "name", "creation_date", "total_credit_limit", "daily_credit_limit"),
+    columns={
+        "id": "VARCHAR", "creation_date": "TIMESTAMP", "name": "VARCHAR",
+        "sponsor_id": "VARCHAR", "total_credit_limit": "BIGINT",
+        "daily_credit_limit": "BIGINT",
+    },
+)
+
 KIND = SourceKind(
     name="openwebui",
-    tables=(CHAT_MESSAGE, CHAT, USER, GROUP, GROUP_MEMBER, FEEDBACK, TAG),
+    tables=(CHAT_MESSAGE, CHAT, USER, GROUP, GROUP_MEMBER, FEEDBACK, TAG, TOKEN_USAGE_LOG,
+            MODEL_PRICING, CREDIT_GROUP, CREDIT_GROUP_USER, BASE_SETTINGS,
+            SPONSORED_ALLOWANCE),
     identifying_tables=("chat", "user"),
     description="an Open WebUI database (webui.db or its PostgreSQL DATABASE_URL)",
 )

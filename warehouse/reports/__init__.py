@@ -23,7 +23,9 @@ class Report:
     """What a report needs: its rows' grain, defaults, and the compat modes it has."""
 
     description: str
-    grain: str = "usage"  # 'usage': one row per response; 'tags': per response and tag
+    # 'usage': one row per response; 'tags': per response and tag; 'credits': reads
+    # core.credit_usage itself
+    grain: str = "usage"
     default_limit: int | None = None
     granularities: tuple[str, ...] = ("hour", "day", "week", "month")
     default_granularity: str = "day"
@@ -54,6 +56,8 @@ REPORTS = {
     "keys": Report("per LiteLLM key (alias, hash): requests, tokens, spend; deleted keys "
                    "too"),
     "teams": Report("per LiteLLM team: keys, users, requests, tokens, spend"),
+    "credits": Report("token-tracking plugin: credits used, allowance and remaining per "
+                      "user and day; sponsored allowances' totals", grain="credits"),
 }
 METRICS = ("messages", "tokens", "spend", "successful")
 CHANNELS = ("ui", "api", "all")
@@ -195,6 +199,8 @@ def _report_sql(name: str, spec: Report, filters: Filters, since, until, tz) -> 
     stem = name.replace("-", "_")
     if filters.compat:
         return _sql(f"compat_{filters.compat}_{stem}.sql")
+    if spec.grain == "credits":
+        return _sql(f"{stem}.sql")
     grain = "tags" if filters.by == "tag" and name == "active-users" else spec.grain
     relation = _sql(RELATIONS[(grain, _hour_aligned(tz, since, until))])
     facts = _sql("facts.sql").replace("{relation}", relation)
