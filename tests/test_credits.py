@@ -57,6 +57,11 @@ def plugin_data(users: list[str]):
     return allowance, created, members, logs
 
 
+def plugin_datetime(value: datetime, dialect: str):
+    """A datetime as SQLAlchemy hands it to the database (text in SQLite)."""
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else value
+
+
 def write_plugin_tables(src, users: list[str]):
     allowance, created, members, logs = plugin_data(users)
     conn = src.connect()
@@ -73,8 +78,8 @@ def write_plugin_tables(src, users: list[str]):
             return None
         return uuid.UUID(str(value)).hex if src.dialect == "sqlite" else str(value)
 
-    def when(value: datetime):  # SQLAlchemy's SQLite rendering of a datetime
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f") if src.dialect == "sqlite" else value
+    def when(value: datetime):
+        return plugin_datetime(value, src.dialect)
 
     def insert(table, columns, rows):
         cur.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
@@ -152,6 +157,10 @@ def test_credits_follow_the_plugins_rules(make_source, tmp_path, dialect):
     assert len(total) == 1 and counted and len(counted) < sum(1 for g in logs if g.allowance)
     assert total[0]["remaining"] == int(5000 - plugin_credits(counted))
 
+    from tests.test_errors import fail
+
+    assert "report credits does not take --model" in fail(
+        "--db", str(db), "report", "credits", "--model", "gpt-4o")
     window = report(db, "credits", "--since", "2026-10-11", "--until", "2026-10-13",
                     "--user", users[1])
     assert {(r["date"], r["user_id"]) for r in window if r["kind"] == "daily"} == {
@@ -168,7 +177,7 @@ def test_usage_log_ingests_incrementally_without_duplicates(make_source, tmp_pat
     ingest = ("--db", str(db), "ingest", "--url", src.url, "--name", "campus")
     invoke(*ingest)
     later = max(g.log_date for g in logs) + timedelta(hours=2)
-    when = later.strftime("%Y-%m-%d %H:%M:%S.%f") if dialect == "sqlite" else later
+    when = plugin_datetime(later, dialect)
     src.execute("INSERT INTO token_tracking_usage_log (log_date, user_id, provider, model_id, "
                 "prompt_tokens, response_tokens) VALUES (?, ?, 'openai', 'gpt-4o', 1000, 1000)",
                 (when, users[2]))

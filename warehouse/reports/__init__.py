@@ -148,6 +148,14 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
     _check_choice("--channel", filters.channel, CHANNELS)
     _check_choice("--by", filters.by, BY)
     _check_choice("--mau-days", filters.mau_days, MAU_DAYS)
+    if spec.grain == "credits":
+        unsupported = [option for option, value in (
+            ("--model", filters.model), ("--tag", filters.tags),
+            ("--tag-like", filters.tag_like), ("--channel", filters.channel != "all"))
+            if value]
+        if unsupported:
+            raise WarehouseError(f"report {name} does not take {unsupported[0]}: the "
+                                 "plugin's credits are per user and day")
     if filters.page is not None and not spec.pageable:
         pageable = ", ".join(n for n, r in REPORTS.items() if r.pageable)
         raise WarehouseError(f"--page works with the {pageable} report, not {name}")
