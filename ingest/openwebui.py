@@ -164,11 +164,31 @@ SPONSORED_ALLOWANCE = TableSpec(
     },
 )
 
+# The append-only usage ledger (Open WebUI #21675 and builds that carry it): one row per
+# completion, no foreign keys, so it outlives deleted chats. Columns vary by version; only
+# the ones every variant has are required.
+USAGE_LEDGER = TableSpec(
+    name="usage_log",
+    key=("id",),
+    cursor="created_at",
+    cursor_kind="epoch",
+    optional=True,
+    required=("id", "user_id", "model_id", "created_at"),
+    columns={
+        "id": "VARCHAR", "user_id": "VARCHAR", "chat_id": "VARCHAR", "message_id": "VARCHAR",
+        "model_id": "VARCHAR", "base_model_id": "VARCHAR", "source": "VARCHAR",
+        "status": "VARCHAR", "input_tokens": "BIGINT", "output_tokens": "BIGINT",
+        "cached_tokens": "BIGINT", "reasoning_tokens": "BIGINT", "total_tokens": "BIGINT",
+        # text, so a REAL or NUMERIC snapshot reaches DECIMAL without float drift
+        "cost": "VARCHAR", "currency": "VARCHAR", "pricing": "VARCHAR", "created_at": "BIGINT",
+    },
+)
+
 KIND = SourceKind(
     name="openwebui",
     tables=(CHAT_MESSAGE, CHAT, USER, GROUP, GROUP_MEMBER, FEEDBACK, TAG, TOKEN_USAGE_LOG,
             MODEL_PRICING, CREDIT_GROUP, CREDIT_GROUP_USER, BASE_SETTINGS,
-            SPONSORED_ALLOWANCE),
+            SPONSORED_ALLOWANCE, USAGE_LEDGER),
     identifying_tables=("chat", "user"),
     description="an Open WebUI database (webui.db or its PostgreSQL DATABASE_URL)",
 )

@@ -40,7 +40,11 @@ def invoke(*args: str) -> str:
 
 
 def report(db, name: str, *options: str) -> list[dict]:
-    return json.loads(invoke("--db", str(db), "report", name, "--format", "json", *options))
+    """A report's rows; notes on standard error do not disturb the JSON."""
+    result = CliRunner().invoke(cli, ["--db", str(db), "report", name, "--format", "json",
+                                      *options], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

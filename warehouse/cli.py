@@ -99,39 +99,52 @@ def _echo_ingest(results, seconds: float) -> None:
 @cli.command()
 @click.option("--select", "select", multiple=True,
               help="Build this model and what depends on it (repeatable).")
+@click.option("--prices", "prices_file", type=click.Path(dir_okay=False),
+              help="Price file to load (default: [warehouse] prices in the config).")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 @user_errors
-def build(ctx, select, quiet):
+def build(ctx, select, prices_file, quiet):
     """Build the SQL models (staging -> core -> marts) in dependency order.
 
     Example:
 
         warehouse build --select core.usage_events
+
+        warehouse build --prices prices.toml
     """
     from warehouse import pipeline
 
     started = time.monotonic()
-    results = pipeline.run_build(_config(ctx), list(select) or None, _progress(quiet))
+    cfg = _config(ctx)
+    if prices_file:
+        cfg.prices = Path(prices_file)
+    results = pipeline.run_build(cfg, list(select) or None, _progress(quiet))
     if not quiet:
         click.echo(f"built {len(results)} models in {time.monotonic() - started:.1f} s")
 
 
 @cli.command()
 @click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
+@click.option("--prices", "prices_file", type=click.Path(dir_okay=False),
+              help="Price file to load (default: [warehouse] prices in the config).")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 @user_errors
-def run(ctx, full_refresh, quiet):
+def run(ctx, full_refresh, prices_file, quiet):
     """Ingest every configured source, then build: the nightly job.
 
     Example:
 
         warehouse --config /etc/warehouse.toml run --quiet
     """
-    from warehouse import pipeline
+    from warehouse import pipeline, prices
 
     cfg = _config(ctx)
+    if prices_file:
+        cfg.prices = Path(prices_file)
+    if cfg.prices:
+        prices.load(cfg.prices)  # a bad price file stops the run before it copies anything
     started = time.monotonic()
     results = pipeline.run_ingest(cfg, pipeline.select_sources(cfg, ()), full_refresh,
                                   _progress(quiet))
@@ -180,16 +193,24 @@ def report_options(func):
         click.option("--model", help="Only this model id."),
         click.option("--source", help="Only this source name."),
         click.option("--channel", default="all", show_default=True,
-                     help="ui (Open WebUI), api (LiteLLM) or all."),
+                     help="ui (Open WebUI chats), api (API calls), task (background "
+                          "tasks) or all."),
         click.option("--tag", "tags", multiple=True,
                      help="Only responses with this exact tag (repeatable: any of them)."),
         click.option("--tag-like", help="Only responses with a tag containing this text."),
         click.option("--granularity",
-                     help="hour, day, week or month (daily: day; retention: week)."),
+                     help="hour, day, week or month (daily: day; retention: week; "
+                          "costs: month, or all)."),
         click.option("--metric", default="messages", show_default=True,
                      help="messages, tokens, spend or successful: ranking of users."),
         click.option("--by", default="none", show_default=True,
-                     help="active-users per: none, tag, group, model, channel or source."),
+                     help="active-users and costs per: none, tag, group, model, channel, "
+                          "source (costs: or user)."),
+        click.option("--cost", default="both", show_default=True,
+                     help="costs: as-billed (the sources' own), repriced (price file) or "
+                          "both."),
+        click.option("--currency", help="costs: convert to this currency (rates from the "
+                                        "price file)."),
         click.option("--mau-days", type=int, default=30, show_default=True,
                      help="active-users: the monthly window, 28 or 30 days."),
         click.option("--limit", type=int, help="At most this many rows."),
@@ -216,7 +237,7 @@ def report_options(func):
 @user_errors
 def report(ctx, name, fmt, output, exclude_deleted, **options):
     """Answer a named question: summary, models, users, daily, tokens, chats, feedback,
-    tags, active-users, retention, keys, teams.
+    tags, active-users, retention, keys, teams, costs, unpriced-models, credits.
 
     Example:
 
@@ -227,6 +248,8 @@ def report(ctx, name, fmt, output, exclude_deleted, **options):
         warehouse report active-users --by tag --since 2026-11-01 --tz America/Los_Angeles
 
         warehouse report tags --compat litellm --since 2026-11-01 --until 2026-11-08
+
+        warehouse report costs --by group --granularity month --currency EUR
     """
     from warehouse import api
     from warehouse import output as out
@@ -237,6 +260,8 @@ def report(ctx, name, fmt, output, exclude_deleted, **options):
         raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(out.FORMATS)}")
     with api.open(_config(ctx).db) as wh:
         result = wh.run_report(name, filters)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
     text = out.render(result.columns, result.rows, fmt, output)
     if text is not None:
         click.echo(text, nl=False)

@@ -43,6 +43,7 @@ class Config:
     db: Path = Path(DEFAULT_DB)
     sources: dict[str, Source] = field(default_factory=dict)
     user_models: Path | None = None
+    prices: Path | None = None  # the admin's price file, loaded by every build
     path: Path | None = None
 
 
@@ -110,6 +111,9 @@ def _read(path: Path) -> Config:
     if "db" in settings:
         db = Path(settings["db"])
         config.db = db if db.is_absolute() else base / db
+    if "prices" in settings:
+        prices = Path(settings["prices"])
+        config.prices = prices if prices.is_absolute() else base / prices
     if "models" in settings:
         models = Path(settings["models"])
         config.user_models = models if models.is_absolute() else base / models

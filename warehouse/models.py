@@ -147,8 +147,10 @@ class BuildResult:
 
 
 def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
-          select: list[str] | None = None, progress=None) -> list[BuildResult]:
-    """Build models in dependency order in one transaction: all or nothing."""
+          select: list[str] | None = None, progress=None,
+          prepare=None) -> list[BuildResult]:
+    """Build models in dependency order in one transaction: all or nothing.
+    `prepare(con)` runs first inside it (e.g. loading the price file)."""
     order = build_order(models)
     if select:
         chosen = downstream(models, select)
@@ -157,6 +159,8 @@ def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute((builtin_dir() / MACROS_FILE).read_text())
+        if prepare:
+            prepare(con)
         for name in order:
             if progress:
                 progress(name)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.engine import TableResult, ensure_raw_tables, ingest
-from warehouse import db, models
+from warehouse import db, models, prices
 from warehouse.config import Config, Source
 from warehouse.errors import WarehouseError
 
@@ -58,10 +58,16 @@ def run_ingest(config: Config, sources: list[Source], full_refresh: bool = False
 
 def run_build(config: Config, select: list[str] | None = None,
               progress=None) -> list[models.BuildResult]:
+    """Build the models; the configured price file (checked before anything is written)
+    replaces the warehouse's prices in the same transaction. Without one, the prices
+    loaded last time stay."""
     found = models.discover(config.user_models)
+    price_list = prices.load(config.prices) if config.prices else None
     with writable(config.db) as con:
         ensure_raw_tables(con)
-        return models.build(con, found, select=select, progress=progress)
+        prices.ensure_tables(con)
+        prepare = (lambda c: prices.store(c, price_list)) if price_list else None
+        return models.build(con, found, select=select, progress=progress, prepare=prepare)
 
 
 @dataclass

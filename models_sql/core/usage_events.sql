@@ -1,10 +1,23 @@
 -- The canonical fact: one row per LLM response, kept after it is deleted in the source:
--- every Open WebUI assistant message (chat_message or legacy chat JSON) and every
--- LiteLLM request (spend log). Days whose spend logs the warehouse does not hold in full
+-- every Open WebUI assistant message (chat_message or legacy chat JSON), every row of
+-- Open WebUI's usage ledger, and every LiteLLM request (spend log). A message that the
+-- ledger also records (same source, chat and message id) is one response: the ledger's
+-- row stands for it (it has status, cached tokens and the cost snapshot) and the
+-- message's row is left out. repriced_cost prices each response's tokens with the admin's
+-- price file (core.model_prices); price_line is NULL for responses no price covers. Days whose spend logs the warehouse does not hold in full
 -- are counted from core.usage_day_aggregates instead: the events it does hold for such
 -- a day have in_aggregated_day = true, and marts leave them out.
-with responses as (
-    select * from core.messages where role = 'assistant'
+with ledger as (
+    select * from staging.stg_openwebui__usage_log
+),
+
+responses as (
+    select *
+    from core.messages
+    where role = 'assistant'
+        and (source_name, message_row_id) not in (
+            select (source_name, message_row_id) from ledger where message_row_id is not null
+        )
 ),
 
 chats as (
@@ -31,6 +44,8 @@ openwebui_events as (
         coalesce(c.tag_ids, []::varchar[]) as tags,
         r.input_tokens,
         r.output_tokens,
+        r.cached_tokens,
+        null::bigint as reasoning_tokens,
         null::decimal(18, 9) as cost,
         null::varchar as cost_currency,
         null::decimal(18, 4) as credits,
@@ -43,6 +58,39 @@ openwebui_events as (
         false as in_aggregated_day
     from responses as r
     left join chats as c on c.source_name = r.source_name and c.chat_id = r.chat_id
+),
+
+ledger_events as (
+    select
+        'openwebui:' || l.source_name || ':ledger:' || l.ledger_id as event_id,
+        'openwebui' as source_kind,
+        l.source_name,
+        l.channel,
+        l.created_at as occurred_at,
+        false as occurred_at_estimated,
+        l.user_id,
+        null::varchar as end_user_id,
+        l.chat_id,
+        coalesce(l.message_row_id, l.ledger_id) as message_id,
+        l.model_id,
+        null::varchar as provider,
+        null::varchar as api_key_hash,
+        null::varchar as team_id,
+        coalesce(c.tag_ids, []::varchar[]) as tags,
+        l.input_tokens,
+        l.output_tokens,
+        l.cached_tokens,
+        l.reasoning_tokens,
+        l.cost,
+        l.cost_currency,
+        null::decimal(18, 4) as credits,
+        l.status,
+        null::bigint as latency_ms,
+        l.deleted_at is not null as deleted_in_source,
+        l.input_tokens is not null or l.output_tokens is not null as usage_present,
+        false as in_aggregated_day
+    from ledger as l
+    left join chats as c on c.source_name = l.source_name and c.chat_id = l.chat_id
 ),
 
 requests as (
@@ -77,6 +125,8 @@ litellm_events as (
         r.tags,
         r.input_tokens,
         r.output_tokens,
+        null::bigint as cached_tokens,
+        null::bigint as reasoning_tokens,
         r.spend::decimal(18, 9) as cost,
         'USD' as cost_currency,
         null::decimal(18, 4) as credits,
@@ -96,18 +146,35 @@ litellm_events as (
 unioned as (
     select * from openwebui_events
     union all by name
+    select * from ledger_events
+    union all by name
     select * from litellm_events
+),
+
+model_prices as (
+    select * from core.model_prices
 ),
 
 final as (
     select
-        *,
+        u.*,
         case
-            when input_tokens is not null or output_tokens is not null
-                then coalesce(input_tokens, 0) + coalesce(output_tokens, 0)
+            when u.input_tokens is not null or u.output_tokens is not null
+                then coalesce(u.input_tokens, 0) + coalesce(u.output_tokens, 0)
         end as total_tokens,
-        input_tokens is not null or output_tokens is not null as usage_reported
-    from unioned
+        u.input_tokens is not null or u.output_tokens is not null as usage_reported,
+        -- the response's tokens at the price file's price in force when it happened
+        p.price_line,
+        _warehouse.token_cost(
+            u.input_tokens, u.cached_tokens, u.output_tokens,
+            p.input_per_token, p.cached_per_token, p.output_per_token
+        ) as repriced_cost,
+        p.currency as repriced_currency
+    from unioned as u
+    left join model_prices as p
+        on p.model_id = u.model_id
+        and u.occurred_at >= p.valid_from
+        and (p.valid_until is null or u.occurred_at < p.valid_until)
 )
 
 select * from final

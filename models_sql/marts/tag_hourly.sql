@@ -2,7 +2,8 @@
 -- failures, tokens, cost. A response counts once under each of its tags (LiteLLM tags a
 -- request with a versioned User-Agent twice), so never sum across tags. Tags are
 -- LiteLLM's request tags and Open WebUI's chat tags; purged LiteLLM days come from its
--- daily tag table at 00:00 UTC (day_aggregate = true).
+-- daily tag table at 00:00 UTC (day_aggregate = true). Tasks add tokens and cost, not
+-- messages; costs as in marts.usage_hourly.
 with tagged as (
     select *, unnest(tags) as tag
     from core.usage_events
@@ -21,35 +22,54 @@ event_hours as (
         team_id,
         deleted_in_source,
         false as day_aggregate,
-        count(*) as messages,
-        count(*) filter (where status = 'failure') as failed,
+        cost_currency,
+        repriced_currency,
+        count(*) filter (where channel <> 'task') as messages,
+        count(*) filter (where status = 'failure' and channel <> 'task') as failed,
         sum(input_tokens)::bigint as input_tokens,
         sum(output_tokens)::bigint as output_tokens,
         sum(total_tokens)::bigint as total_tokens,
-        sum(cost) as cost
+        sum(cost) as cost,
+        sum(repriced_cost) as repriced_cost,
+        count(*) filter (where price_line is null) as unpriced
     from tagged
     group by all
 ),
 
+day_rows as (
+    select timezone('UTC', day::timestamp) as hour, * from core.tag_day_aggregates
+),
+
 aggregate_days as (
     select
-        timezone('UTC', day::timestamp) as hour,
-        source_name,
+        d.hour,
+        d.source_name,
         'api' as channel,
-        tag,
-        user_id,
-        model_id,
-        api_key_hash,
-        team_id,
-        deleted_in_source,
+        d.tag,
+        d.user_id,
+        d.model_id,
+        d.api_key_hash,
+        d.team_id,
+        d.deleted_in_source,
         true as day_aggregate,
-        sum(requests)::bigint as messages,
-        sum(failed_requests)::bigint as failed,
-        sum(input_tokens)::bigint as input_tokens,
-        sum(output_tokens)::bigint as output_tokens,
-        sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))::bigint as total_tokens,
-        sum(cost) as cost
-    from core.tag_day_aggregates
+        'USD' as cost_currency,
+        p.currency as repriced_currency,
+        sum(d.requests)::bigint as messages,
+        sum(d.failed_requests)::bigint as failed,
+        sum(d.input_tokens)::bigint as input_tokens,
+        sum(d.output_tokens)::bigint as output_tokens,
+        sum(coalesce(d.input_tokens, 0) + coalesce(d.output_tokens, 0))::bigint
+            as total_tokens,
+        sum(d.cost) as cost,
+        sum(_warehouse.token_cost(d.input_tokens, null, d.output_tokens,
+            p.input_per_token, p.cached_per_token, p.output_per_token)) as repriced_cost,
+        coalesce(sum(d.requests) filter (where p.price_line is null), 0)::bigint
+            as unpriced
+    from day_rows as d
+    left join core.model_prices as p
+        on p.model_id = d.model_id
+        and d.hour >= p.valid_from
+        and (p.valid_until is null or d.hour < p.valid_until)
     group by all
 ),
 

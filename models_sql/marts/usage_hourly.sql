@@ -4,6 +4,10 @@
 -- any whole-hour time zone; reports read it instead of events. Days of LiteLLM whose
 -- spend logs the warehouse does not hold in full (purged before they were copied) come
 -- from its daily table instead of their events, at 00:00 UTC with day_aggregate = true.
+-- Background tasks (channel 'task') are not messages: they add tokens and cost only.
+-- cost is the source's own figure (as billed, in cost_currency); repriced_cost prices
+-- the tokens with the price file (in repriced_currency); unpriced counts responses that
+-- no price covers.
 with events as (
     select * from core.usage_events where not in_aggregated_day
 ),
@@ -21,40 +25,60 @@ event_hours as (
         tags,
         deleted_in_source,
         false as day_aggregate,
-        count(*) as messages,
-        count(*) filter (where status = 'failure') as failed,
+        cost_currency,
+        repriced_currency,
+        count(*) filter (where channel <> 'task') as messages,
+        count(*) filter (where status = 'failure' and channel <> 'task') as failed,
         sum(input_tokens)::bigint as input_tokens,
         sum(output_tokens)::bigint as output_tokens,
         sum(total_tokens)::bigint as total_tokens,
         sum(cost) as cost,
-        count(*) filter (where usage_present) as usage_messages,
-        count(*) filter (where usage_reported) as reported_messages
+        sum(repriced_cost) as repriced_cost,
+        count(*) filter (where price_line is null) as unpriced,
+        count(*) filter (where usage_present and channel <> 'task') as usage_messages,
+        count(*) filter (where usage_reported and channel <> 'task') as reported_messages
     from events
     group by all
 ),
 
+day_rows as (
+    select timezone('UTC', day::timestamp) as hour, * from core.usage_day_aggregates
+),
+
+-- a purged day is priced at the prices in force at its start (00:00 UTC)
 aggregate_days as (
     select
-        timezone('UTC', day::timestamp) as hour,
-        source_name,
+        d.hour,
+        d.source_name,
         'api' as channel,
-        user_id,
-        model_id,
+        d.user_id,
+        d.model_id,
         null::varchar as chat_id,
-        api_key_hash,
-        team_id,
+        d.api_key_hash,
+        d.team_id,
         []::varchar[] as tags,
-        deleted_in_source,
+        d.deleted_in_source,
         true as day_aggregate,
-        sum(requests)::bigint as messages,
-        sum(failed_requests)::bigint as failed,
-        sum(input_tokens)::bigint as input_tokens,
-        sum(output_tokens)::bigint as output_tokens,
-        sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))::bigint as total_tokens,
-        sum(cost) as cost,
-        sum(requests)::bigint as usage_messages,
-        sum(requests)::bigint as reported_messages
-    from core.usage_day_aggregates
+        'USD' as cost_currency,
+        p.currency as repriced_currency,
+        sum(d.requests)::bigint as messages,
+        sum(d.failed_requests)::bigint as failed,
+        sum(d.input_tokens)::bigint as input_tokens,
+        sum(d.output_tokens)::bigint as output_tokens,
+        sum(coalesce(d.input_tokens, 0) + coalesce(d.output_tokens, 0))::bigint
+            as total_tokens,
+        sum(d.cost) as cost,
+        sum(_warehouse.token_cost(d.input_tokens, null, d.output_tokens,
+            p.input_per_token, p.cached_per_token, p.output_per_token)) as repriced_cost,
+        coalesce(sum(d.requests) filter (where p.price_line is null), 0)::bigint
+            as unpriced,
+        sum(d.requests)::bigint as usage_messages,
+        sum(d.requests)::bigint as reported_messages
+    from day_rows as d
+    left join core.model_prices as p
+        on p.model_id = d.model_id
+        and d.hour >= p.valid_from
+        and (p.valid_until is null or d.hour < p.valid_until)
     group by all
 ),
 

@@ -48,7 +48,9 @@ final as (
     select
         *,
         _warehouse.usage_tokens(usage_json, 'input_tokens', 'prompt_tokens') as input_tokens,
-        _warehouse.usage_tokens(usage_json, 'output_tokens', 'completion_tokens') as output_tokens
+        _warehouse.usage_tokens(usage_json, 'output_tokens', 'completion_tokens') as output_tokens,
+        _warehouse.usage_tokens(usage_json, 'prompt_tokens_details.cached_tokens',
+            'input_tokens_details.cached_tokens') as cached_tokens
     from renamed
 )
 

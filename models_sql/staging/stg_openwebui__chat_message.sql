@@ -28,7 +28,10 @@ final as (
     select
         *,
         _warehouse.usage_tokens(usage_json, 'input_tokens', 'prompt_tokens') as input_tokens,
-        _warehouse.usage_tokens(usage_json, 'output_tokens', 'completion_tokens') as output_tokens
+        _warehouse.usage_tokens(usage_json, 'output_tokens', 'completion_tokens') as output_tokens,
+        -- part of input_tokens served from the provider's prompt cache (OpenAI's key first)
+        _warehouse.usage_tokens(usage_json, 'prompt_tokens_details.cached_tokens',
+            'input_tokens_details.cached_tokens') as cached_tokens
     from renamed
 )
 

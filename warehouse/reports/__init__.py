@@ -33,7 +33,13 @@ class Report:
     lookback: str | None = None
     compat: tuple[str, ...] = ()
     pageable: bool = False  # takes --page / --page-size
+    by: tuple[str, ...] = ()  # the --by segments it takes
 
+
+METRICS = ("messages", "tokens", "spend", "successful")
+CHANNELS = ("ui", "api", "task", "all")
+BY = ("none", "tag", "group", "model", "channel", "source")
+COST_MODES = ("as-billed", "repriced", "both")
 
 REPORTS = {
     "summary": Report("totals: messages, chats, models, users, tokens"),
@@ -49,19 +55,21 @@ REPORTS = {
     "tags": Report("per tag, by frequency: users, requests, tokens, spend", grain="tags",
                    compat=("litellm",)),
     "active-users": Report("per day: DAU, WAU, MAU and stickiness, by --by", lookback="mau",
-                           compat=("litellm",)),
+                           compat=("litellm",), by=BY),
     "retention": Report("cohorts by first active period: share active N periods later",
                         granularities=("day", "week", "month"), default_granularity="week",
                         lookback="all"),
     "keys": Report("per LiteLLM key (alias, hash): requests, tokens, spend; deleted keys "
                    "too"),
     "teams": Report("per LiteLLM team: keys, users, requests, tokens, spend"),
+    "costs": Report("chargeback per --by (user, model, group, channel, tag, source) and "
+                    "period: cost as billed and repriced, in one --currency",
+                    granularities=("day", "week", "month", "all"),
+                    default_granularity="month", by=(*BY, "user")),
+    "unpriced-models": Report("models whose responses no price in the price file covers"),
     "credits": Report("token-tracking plugin: credits used, allowance and remaining per "
                       "user and day; sponsored allowances' totals", grain="credits"),
 }
-METRICS = ("messages", "tokens", "spend", "successful")
-CHANNELS = ("ui", "api", "all")
-BY = ("none", "tag", "group", "model", "channel", "source")
 MAU_DAYS = (28, 30)
 RELATIONS = {("usage", True): "_usage_hourly.sql", ("usage", False): "_usage_events.sql",
              ("tags", True): "_tag_hourly.sql", ("tags", False): "_tag_events.sql"}
@@ -70,6 +78,7 @@ SEGMENTS = {
     "none": ("'all'", ""),
     "tag": ("tag", ""),
     "model": ("model_id", ""),
+    "user": ("facts.user_id", ""),
     "channel": ("channel", ""),
     "source": ("source_name", ""),
     "group": ("groups.name", "join core.group_members as members on members.source_name = "
@@ -101,6 +110,8 @@ class Filters:
     page_size: int = 50
     compat: str | None = None
     include_deleted: bool = True
+    cost: str = "both"
+    currency: str | None = None
 
 
 @dataclass
@@ -146,7 +157,9 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
     _check_choice("--granularity", granularity, spec.granularities)
     _check_choice("--metric", filters.metric, METRICS)
     _check_choice("--channel", filters.channel, CHANNELS)
-    _check_choice("--by", filters.by, BY)
+    _check_choice("--by", filters.by, spec.by or ("none",))
+    _check_choice("--cost", filters.cost, COST_MODES)
+    currency = _check_currency(filters.currency)
     _check_choice("--mau-days", filters.mau_days, MAU_DAYS)
     if spec.grain == "credits":
         unsupported = [option for option, value in (
@@ -175,6 +188,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
         raise WarehouseError(f"--since {filters.since} is not before --until {filters.until}")
     _require_built(con)
     tags = _check_tags(con, filters.tags)
+    currency = currency or con.execute(
+        "SELECT max(currency) FROM _warehouse.price_file").fetchone()[0]
     params = {
         "since": since, "until": until, "tz": filters.tz,
         "facts_since": _facts_since(spec, since, tz, filters.mau_days),
@@ -185,6 +200,7 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
         "group_id": _resolve_group(con, filters.group),
         "include_deleted": filters.include_deleted,
         "granularity": granularity, "metric": filters.metric, "mau_days": filters.mau_days,
+        "cost_mode": filters.cost, "currency": currency,
         "end_date": datetime.now(UTC).date() + timedelta(days=1),
         "limit": filters.limit or spec.default_limit or 1_000_000_000, "offset": 0,
     }
@@ -198,8 +214,25 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
     except duckdb.Error as exc:
-        raise WarehouseError(f"report {name}: {one_line(exc)}") from None
-    return Result(name, columns, rows)
+        raise WarehouseError(f"report {name}: {_engine_message(exc)}") from None
+    result = Result(name, columns, rows)
+    if "unpriced_responses" in columns and filters.cost != "as-billed":
+        unpriced = sum(r[columns.index("unpriced_responses")] or 0 for r in rows)
+        loaded = con.execute("SELECT count(*) FROM _warehouse.price_file").fetchone()[0]
+        if unpriced and not loaded:
+            result.notes.append("no price file loaded, so nothing is repriced: write one "
+                                "and run 'warehouse build --prices FILE' (see README)")
+        elif unpriced:
+            result.notes.append(f"{unpriced:,} responses have no price in the price file "
+                                "(their repriced cost is missing): see 'warehouse report "
+                                "unpriced-models'")
+    return result
+
+
+def _engine_message(exc: duckdb.Error) -> str:
+    """The engine's message; an error() raised by a report's SQL is shown as written."""
+    message = one_line(exc)
+    return re.sub(r"^Invalid Input Error:\s*", "", message)
 
 
 def _report_sql(name: str, spec: Report, filters: Filters, since, until, tz) -> str:
@@ -209,14 +242,24 @@ def _report_sql(name: str, spec: Report, filters: Filters, since, until, tz) -> 
         return _sql(f"compat_{filters.compat}_{stem}.sql")
     if spec.grain == "credits":
         return _sql(f"{stem}.sql")
-    grain = "tags" if filters.by == "tag" and name == "active-users" else spec.grain
+    grain = "tags" if filters.by == "tag" else spec.grain
     relation = _sql(RELATIONS[(grain, _hour_aligned(tz, since, until))])
     facts = _sql("facts.sql").replace("{relation}", relation)
     segment, segment_join = SEGMENTS[filters.by]
+    granularity = filters.granularity or spec.default_granularity
+    costs = {"as-billed": "totals.billed_cost::decimal(38, 6) as billed_cost,",
+             "repriced": "totals.repriced_cost::decimal(38, 6) as repriced_cost,"}
     report = (_sql(f"{stem}.sql").strip()
               .replace("{segment}", segment).replace("{segment_join}", segment_join)
               .replace("{segment_column}",
-                       "" if filters.by == "none" else f', segment as "{filters.by}"'))
+                       "" if filters.by == "none" else f'usage.segment as "{filters.by}",'
+                       if name == "costs" else f', segment as "{filters.by}"')
+              .replace("{period}", "null::date" if granularity == "all" else
+                       "cast(date_trunc($granularity, timezone($tz, facts.ts)) as date)")
+              .replace("{period_column}", "" if granularity == "all" else
+                       "strftime(usage.period, '%Y-%m-%d') as period_start,")
+              .replace("{cost_columns}", " ".join(
+                  v for k, v in costs.items() if filters.cost in (k, "both"))))
     if re.match(r"with\s", report, re.I):
         return f"with facts as ({facts}),\n{report[5:]}"
     return f"with facts as ({facts})\n{report}"
@@ -232,6 +275,18 @@ def _facts_since(spec: Report, since: datetime | None, tz: ZoneInfo,
         # wall-clock arithmetic in the report's zone, so DST changes keep local midnight
         return (since.astimezone(tz) - timedelta(days=mau_days - 1)).astimezone(UTC)
     return since
+
+
+def _check_currency(currency: str | None) -> str | None:
+    """--currency takes an ISO 4217 code; rates come from the price file."""
+    if currency is None:
+        return None
+    from warehouse.currencies import ISO_4217
+
+    code = currency.strip().upper()
+    if code not in ISO_4217:
+        raise WarehouseError(f"--currency {currency!r} is not an ISO 4217 code (e.g. USD, EUR)")
+    return code
 
 
 def _check_tags(con, tags: tuple[str, ...]) -> list[str] | None:
@@ -276,10 +331,13 @@ def _hour_aligned(tz: ZoneInfo, *instants: datetime | None) -> bool:
 
 
 def _require_built(con) -> None:
+    # marts built by this version: both relations, their cost columns, the price tables
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
-        "AND table_name IN ('usage_hourly', 'tag_hourly')").fetchone()
-    if row[0] < 2:
+        "SELECT count(DISTINCT table_schema || '.' || table_name) FROM "
+        "information_schema.columns WHERE (table_schema = 'marts' AND table_name IN "
+        "('usage_hourly', 'tag_hourly') AND column_name = 'repriced_cost') OR "
+        "(table_schema = '_warehouse' AND table_name = 'price_file')").fetchone()
+    if row[0] < 3:
         raise WarehouseError("the warehouse's marts are missing or out of date: run "
                              "'warehouse build'")
 

@@ -3,5 +3,6 @@
 select
     hour as ts, source_name, channel, tag, [tag] as tags, user_id, model_id,
     null::varchar as chat_id, api_key_hash, team_id, deleted_in_source, day_aggregate,
-    messages, failed, input_tokens, output_tokens, cost
+    messages, failed, input_tokens, output_tokens, cost, cost_currency, repriced_cost,
+    repriced_currency, unpriced
 from marts.tag_hourly

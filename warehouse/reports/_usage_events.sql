@@ -1,16 +1,20 @@
 -- Usage rows for windows or time zones off whole UTC hours: every event, plus LiteLLM's
--- purged days (at 00:00 UTC, as in marts.usage_hourly).
+-- purged days (at 00:00 UTC, as in marts.usage_hourly). Tasks are not messages.
 select
     occurred_at as ts, source_name, channel, user_id, model_id, chat_id, api_key_hash,
-    team_id, tags, deleted_in_source, false as day_aggregate, 1 as messages,
-    (status = 'failure')::int as failed, input_tokens, output_tokens, cost,
-    usage_present::int as usage_messages, usage_reported::int as reported_messages
+    team_id, tags, deleted_in_source, false as day_aggregate,
+    (channel <> 'task')::int as messages,
+    (status = 'failure' and channel <> 'task')::int as failed, input_tokens, output_tokens,
+    cost, cost_currency, repriced_cost, repriced_currency, (price_line is null)::int
+    as unpriced, (usage_present and channel <> 'task')::int as usage_messages,
+    (usage_reported and channel <> 'task')::int as reported_messages
 from core.usage_events
 where not in_aggregated_day
 union all by name
 select
     hour as ts, source_name, channel, user_id, model_id, chat_id, api_key_hash, team_id,
     tags, deleted_in_source, day_aggregate, messages, failed, input_tokens, output_tokens,
-    cost, usage_messages, reported_messages
+    cost, cost_currency, repriced_cost, repriced_currency, unpriced, usage_messages,
+    reported_messages
 from marts.usage_hourly
 where day_aggregate

@@ -1,0 +1,98 @@
+-- Chargeback: per --by segment (user, model, group with its sub-groups, channel, tag,
+-- source) and period (--granularity in --tz, or all): responses, tokens, the sources'
+-- own cost (as billed) and the price file's (repriced), in one currency: --currency (else
+-- the price file's own currency) converts at the file's rate in force on each UTC day;
+-- without either the costs must share one currency. unpriced_responses counts responses no price covers. A user in
+-- several groups (or a response with several tags) is charged to each of them.
+with charged as (
+    select
+        {period} as period,
+        {segment} as segment,
+        facts.*
+    from facts
+    {segment_join}
+),
+
+amounts as (
+    select period, segment, ts, 'as-billed' as kind, cost_currency as currency, cost as amount
+    from charged
+    where cost is not null and $cost_mode in ('as-billed', 'both')
+    union all
+    select period, segment, ts, 'repriced', repriced_currency, repriced_cost
+    from charged
+    where repriced_cost is not null and $cost_mode in ('repriced', 'both')
+),
+
+converted as (
+    select
+        a.period,
+        a.segment,
+        a.kind,
+        case
+            when $currency is null or a.currency = $currency then a.amount::decimal(38, 12)
+            when r.rate is null then error('no rate from ' || a.currency || ' to '
+                || $currency || ' in force on '
+                || strftime(timezone('UTC', a.ts), '%Y-%m-%d')
+                || ' in the price file (add a [[rate]] with from = "' || a.currency
+                || '", to = "' || $currency || '")')
+            else a.amount::decimal(38, 12) * r.rate
+        end as amount,
+        coalesce($currency, a.currency) as currency
+    from amounts as a
+    left join _warehouse.rates as r
+        on $currency is not null
+        and r.from_currency = a.currency
+        and r.to_currency = $currency
+        and cast(timezone('UTC', a.ts) as date) >= r.valid_from
+        and (r.valid_until is null or cast(timezone('UTC', a.ts) as date) < r.valid_until)
+),
+
+currencies as (
+    select
+        string_agg(distinct currency, ', ' order by currency) as names,
+        count(distinct currency) as n
+    from converted
+),
+
+totals as (
+    select
+        c.period,
+        c.segment,
+        sum(c.amount) filter (where c.kind = 'as-billed') as billed_cost,
+        sum(c.amount) filter (where c.kind = 'repriced') as repriced_cost
+    from converted as c, currencies
+    where case when currencies.n > 1 then error('costs are in ' || currencies.names
+        || ': pass --currency, or set currency = "..." in the price file (rates come '
+        || 'from its [[rate]] entries)')
+        else true end
+    group by all
+),
+
+usage as (
+    select
+        period,
+        segment,
+        sum(messages)::bigint as messages,
+        coalesce(sum(input_tokens), 0)::bigint as input_tokens,
+        coalesce(sum(output_tokens), 0)::bigint as output_tokens,
+        sum(unpriced)::bigint as unpriced_responses
+    from charged
+    group by all
+)
+
+select
+    {period_column}
+    {segment_column}
+    (select coalesce($currency, min(currency)) from converted) as currency,
+    usage.messages,
+    usage.input_tokens,
+    usage.output_tokens,
+    {cost_columns}
+    usage.unpriced_responses
+from usage
+left join totals
+    on totals.period is not distinct from usage.period
+    and totals.segment is not distinct from usage.segment
+order by usage.period nulls first, coalesce(totals.repriced_cost, totals.billed_cost) desc
+    nulls last, usage.segment
+limit $limit
