@@ -36,6 +36,10 @@ class Source:
     name: str
     kind: str
     url: SourceURL
+    # the LiteLLM source this Open WebUI sends its model calls through, and how far apart
+    # (seconds) the two records of one call may be dated
+    routed_through: str | None = None
+    match_window_seconds: int = 120
 
 
 @dataclass
@@ -124,5 +128,26 @@ def _read(path: Path) -> Config:
         if not isinstance(spec, dict) or "url" not in spec:
             raise WarehouseError(f"{path}: [sources.{name}] needs url = \"...\"")
         kind = spec.get("kind", "openwebui")
-        config.sources[name] = make_source(name, kind, spec["url"], base)
+        source = make_source(name, kind, spec["url"], base)
+        config.sources[name] = _with_route(path, source, spec)
+    for source in config.sources.values():
+        upstream = config.sources.get(source.routed_through or "")
+        if source.routed_through and (upstream is None or upstream.kind != "litellm"):
+            raise WarehouseError(
+                f"{path}: [sources.{source.name}] routed_through = "
+                f"{source.routed_through!r} must name a [sources.NAME] of kind \"litellm\"")
     return config
+
+
+def _with_route(path: Path, source: Source, spec: dict) -> Source:
+    routed = spec.get("routed_through")
+    window = spec.get("match_window_seconds", 120)
+    if routed is None and "match_window_seconds" not in spec:
+        return source
+    if source.kind != "openwebui" or not isinstance(routed, str):
+        raise WarehouseError(f"{path}: [sources.{source.name}] routed_through = \"NAME\" "
+                             "goes on an Open WebUI source and names its LiteLLM proxy")
+    if isinstance(window, bool) or not isinstance(window, int) or not 0 < window <= 86400:
+        raise WarehouseError(f"{path}: [sources.{source.name}] match_window_seconds must be "
+                             f"a whole number of seconds from 1 to 86400, not {window!r}")
+    return Source(source.name, source.kind, source.url, routed, window)

@@ -66,8 +66,29 @@ def run_build(config: Config, select: list[str] | None = None,
     with writable(config.db) as con:
         ensure_raw_tables(con)
         prices.ensure_tables(con)
-        prepare = (lambda c: prices.store(c, price_list)) if price_list else None
+        con.execute(ROUTES_TABLE)
+
+        def prepare(c):
+            if price_list:
+                prices.store(c, price_list)
+            if config.path is not None:
+                _store_routes(c, config)
+
         return models.build(con, found, select=select, progress=progress, prepare=prepare)
+
+
+ROUTES_TABLE = ("CREATE TABLE IF NOT EXISTS _warehouse.routes (source_name VARCHAR, "
+                "upstream_name VARCHAR, window_seconds INTEGER)")
+
+
+def _store_routes(con, config: Config) -> None:
+    """The config file's routed_through declarations, for core.routed_matches. A build
+    without a config file keeps the routes stored last."""
+    con.execute("DELETE FROM _warehouse.routes")
+    for source in config.sources.values():
+        if source.routed_through:
+            con.execute("INSERT INTO _warehouse.routes VALUES (?, ?, ?)",
+                        [source.name, source.routed_through, source.match_window_seconds])
 
 
 @dataclass

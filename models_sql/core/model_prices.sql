@@ -4,11 +4,7 @@
 -- that entry's history (valid_from .. valid_until) decides the price at each moment.
 -- Before that history starts the model is unpriced, never priced by a looser pattern.
 with model_ids as (
-    select model_id from core.messages where model_id is not null
-    union
-    select model_id from staging.stg_openwebui__usage_log where model_id is not null
-    union
-    select model_id from staging.stg_litellm__spend_logs where model_id is not null
+    select model_id from core.source_responses where model_id is not null
     union
     select model_id from core.usage_day_aggregates where model_id is not null
 ),

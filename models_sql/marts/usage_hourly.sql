@@ -7,7 +7,8 @@
 -- Background tasks (channel 'task') are not messages: they add tokens and cost only.
 -- cost is the source's own figure (as billed, in cost_currency); repriced_cost prices
 -- the tokens with the price file (in repriced_currency); unpriced counts responses that
--- no price covers.
+-- no price covers. counted_elsewhere rows are LiteLLM requests that a routed Open WebUI
+-- source also holds (see core.usage_events).
 with events as (
     select * from core.usage_events where not in_aggregated_day
 ),
@@ -25,6 +26,7 @@ event_hours as (
         tags,
         deleted_in_source,
         false as day_aggregate,
+        counted_elsewhere,
         cost_currency,
         repriced_currency,
         count(*) filter (where channel <> 'task') as messages,
@@ -59,6 +61,7 @@ aggregate_days as (
         []::varchar[] as tags,
         d.deleted_in_source,
         true as day_aggregate,
+        false as counted_elsewhere,
         'USD' as cost_currency,
         p.currency as repriced_currency,
         sum(d.requests)::bigint as messages,

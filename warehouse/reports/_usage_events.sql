@@ -2,7 +2,7 @@
 -- purged days (at 00:00 UTC, as in marts.usage_hourly). Tasks are not messages.
 select
     occurred_at as ts, source_name, channel, user_id, model_id, chat_id, api_key_hash,
-    team_id, tags, deleted_in_source, false as day_aggregate,
+    team_id, tags, deleted_in_source, counted_elsewhere, false as day_aggregate,
     (channel <> 'task')::int as messages,
     (status = 'failure' and channel <> 'task')::int as failed, input_tokens, output_tokens,
     cost, cost_currency, repriced_cost, repriced_currency, (price_line is null)::int
@@ -13,7 +13,7 @@ where not in_aggregated_day
 union all by name
 select
     hour as ts, source_name, channel, user_id, model_id, chat_id, api_key_hash, team_id,
-    tags, deleted_in_source, day_aggregate, messages, failed, input_tokens, output_tokens,
+    tags, deleted_in_source, counted_elsewhere, day_aggregate, messages, failed, input_tokens, output_tokens,
     cost, cost_currency, repriced_cost, repriced_currency, unpriced, usage_messages,
     reported_messages
 from marts.usage_hourly

@@ -1,7 +1,7 @@
 -- Usage rows for reports whose window and time zone fall on whole UTC hours.
 select
     hour as ts, source_name, channel, user_id, model_id, chat_id, api_key_hash, team_id,
-    tags, deleted_in_source, day_aggregate, messages, failed, input_tokens, output_tokens,
+    tags, deleted_in_source, counted_elsewhere, day_aggregate, messages, failed, input_tokens, output_tokens,
     cost, cost_currency, repriced_cost, repriced_currency, unpriced, usage_messages,
     reported_messages
 from marts.usage_hourly

@@ -14,3 +14,5 @@ where ($facts_since is null or ts >= $facts_since)
     and ($group_id is null or (source_name, user_id) in (
         select (source_name, user_id) from core.group_members where group_id = $group_id))
     and ($include_deleted or not deleted_in_source)
+    -- across sources a request seen by a routed Open WebUI and its proxy counts once
+    and ($source is not null or not counted_elsewhere)
