@@ -157,8 +157,24 @@ def test_credits_follow_the_plugins_rules(make_source, tmp_path, dialect):
     assert len(total) == 1 and counted and len(counted) < sum(1 for g in logs if g.allowance)
     assert total[0]["remaining"] == int(5000 - plugin_credits(counted))
 
+    figures = {key: (int(plugin_credits(mine)), 300 if key[2] else BASE + groups_of[key[1]])
+               for key, mine in by_key.items()}
+    threshold = sorted(used * 100 // allowed for used, allowed in figures.values())[
+        len(figures) // 2]  # the median day: some rows in, some out
+    limits = report(db, "limits", "--threshold", str(threshold))
+    want = {("credits_daily", day, user, used, allowed)
+            for (day, user, _), (used, allowed) in figures.items()
+            if used * 100 >= threshold * allowed}
+    assert 0 < len(want) < len(figures)
+    assert {(r["kind"], r["date"], r["subject"], r["used"], r["limit"])
+            for r in limits if r["kind"] == "credits_daily"} == want
+    assert [r["percent"] for r in limits] == sorted((r["percent"] for r in limits),
+                                                    reverse=True)
+
     from tests.test_errors import fail
 
+    assert "report limits does not take --model" in fail(
+        "--db", str(db), "report", "limits", "--model", "gpt-4o")
     assert "report credits does not take --model" in fail(
         "--db", str(db), "report", "credits", "--model", "gpt-4o")
     window = report(db, "credits", "--since", "2026-10-11", "--until", "2026-10-13",

@@ -125,3 +125,24 @@ def test_a_route_must_name_a_litellm_source(tmp_path):
         path.write_text(body)
         message = fail("--config", str(path), "build")
         assert needle in message and str(path) in message, message
+
+
+def test_limits_lists_litellm_budgets_at_or_over_the_threshold(make_litellm, tmp_path):
+    proxy, _ = proxy_data(owui_data())
+    litellm = make_litellm(proxy)
+    service, script = proxy.keys
+    for table, column, subject, spend, budget in (
+            ("LiteLLM_VerificationToken", "token", service.token, 0.95, 1.0),
+            ("LiteLLM_VerificationToken", "token", script.token, 1.0, 10.0),
+            ("LiteLLM_UserTable", "user_id", "svc", 2.5, 2.0)):
+        litellm.execute(f'UPDATE "{table}" SET spend = ?, max_budget = ? '
+                        f'WHERE {column} = ?', (spend, budget, subject))
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--kind", "litellm", "--url", litellm.url)
+    invoke("--db", str(db), "build")
+    rows = report(db, "limits")
+    assert [(r["kind"], r["subject"], r["name"], r["used"], r["limit"], r["percent"])
+            for r in rows] == [
+        ("litellm_user", "svc", "SVC", 2.5, 2, 125),
+        ("litellm_key", service.token, "open-webui", 0.95, 1, 95)]
+    assert len(report(db, "limits", "--threshold", "5")) == 3

@@ -213,6 +213,8 @@ def report_options(func):
                                         "price file)."),
         click.option("--mau-days", type=int, default=30, show_default=True,
                      help="active-users: the monthly window, 28 or 30 days."),
+        click.option("--threshold", type=float, default=80.0, show_default=True,
+                     help="limits: show what is at or over this percent of its limit."),
         click.option("--limit", type=int, help="At most this many rows."),
         click.option("--page", type=int, help="users: this page of --page-size rows."),
         click.option("--page-size", type=int, default=50, show_default=True,
@@ -237,7 +239,7 @@ def report_options(func):
 @user_errors
 def report(ctx, name, fmt, output, exclude_deleted, **options):
     """Answer a named question: summary, models, users, daily, tokens, chats, feedback,
-    tags, active-users, retention, keys, teams, costs, unpriced-models, credits.
+    tags, active-users, retention, keys, teams, costs, unpriced-models, credits, limits.
 
     Example:
 

@@ -10,6 +10,7 @@ final as (
         team_id,
         nullif(team_alias, '') as team_alias,
         max_budget,
+        spend as budget_spend,
         timezone('UTC', created_at) as created_at,
         _deleted_at as deleted_at
     from source

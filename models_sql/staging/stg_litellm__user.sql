@@ -11,6 +11,8 @@ final as (
         nullif(user_alias, '') as name,
         nullif(user_email, '') as email,
         user_role as role,
+        max_budget,
+        spend as budget_spend,
         timezone('UTC', created_at) as created_at,
         _deleted_at as deleted_at
     from source

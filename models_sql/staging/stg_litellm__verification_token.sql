@@ -13,6 +13,8 @@ final as (
         nullif(key_name, '') as key_name,
         nullif(user_id, '') as user_id,
         nullif(team_id, '') as team_id,
+        max_budget,
+        spend as budget_spend,
         timezone('UTC', created_at) as created_at,
         _deleted_at as deleted_at
     from source

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -67,6 +68,9 @@ REPORTS = {
                     granularities=("day", "week", "month", "all"),
                     default_granularity="month", by=(*BY, "user")),
     "unpriced-models": Report("models whose responses no price in the price file covers"),
+    "limits": Report("who is at or over --threshold % of an allowance or budget: the "
+                     "plugin's daily and sponsored credits, LiteLLM's key, user and team "
+                     "budgets", grain="limits"),
     "credits": Report("token-tracking plugin: credits used, allowance and remaining per "
                       "user and day; sponsored allowances' totals", grain="credits"),
 }
@@ -112,6 +116,7 @@ class Filters:
     include_deleted: bool = True
     cost: str = "both"
     currency: str | None = None
+    threshold: float = 80.0
 
 
 @dataclass
@@ -161,7 +166,7 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
     _check_choice("--cost", filters.cost, COST_MODES)
     currency = _check_currency(filters.currency)
     _check_choice("--mau-days", filters.mau_days, MAU_DAYS)
-    if spec.grain == "credits":
+    if spec.grain in ("credits", "limits"):
         unsupported = [option for option, value in (
             ("--model", filters.model), ("--tag", filters.tags),
             ("--tag-like", filters.tag_like), ("--channel", filters.channel != "all"))
@@ -169,6 +174,8 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
         if unsupported:
             raise WarehouseError(f"report {name} does not take {unsupported[0]}: the "
                                  "plugin's credits are per user and day")
+    if spec.grain == "limits":
+        return _limits(con, filters)
     if filters.page is not None and not spec.pageable:
         pageable = ", ".join(n for n, r in REPORTS.items() if r.pageable)
         raise WarehouseError(f"--page works with the {pageable} report, not {name}")
@@ -227,6 +234,38 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
                                 "(their repriced cost is missing): see 'warehouse report "
                                 "unpriced-models'")
     return result
+
+
+def _limits(con, filters: Filters) -> Result:
+    """Rows at or over --threshold percent: the credits report's figures (one rule for
+    both) and LiteLLM's budgets. --user/--group keep only rows about those users."""
+    if not 0 < filters.threshold <= 10_000:
+        raise WarehouseError(f"--threshold {filters.threshold:g} must be a percentage above 0")
+    threshold = Decimal(str(filters.threshold))
+    rows = []
+    for r in run(con, "credits", filters).records():
+        kind = "credits_daily" if r["kind"] == "daily" else "credits_sponsored"
+        subject = r["user_id"] if kind == "credits_daily" else r["allowance"]
+        rows.append((kind, r["date"], subject, r["name"] or r["allowance"], "credits",
+                     Decimal(r["credits_used"]), Decimal(r["allowance_credits"] or 0)))
+    _require_built(con)
+    user_id = _resolve_user(con, filters.user)
+    for kind, subject, name, used, budget in con.execute(
+            "SELECT kind, subject_id, subject_name, used, budget "
+            "FROM core.budgets WHERE ($source IS NULL OR source_name = $source) "
+            "ORDER BY ALL", {"source": filters.source}).fetchall():
+        if filters.group or (user_id and not (kind == "litellm_user" and subject == user_id)):
+            continue
+        rows.append((kind, None, subject, name, "USD", used, budget))
+    out = []
+    for kind, day, subject, name, unit, used, limit in rows:
+        percent = (used * 100 / limit).quantize(Decimal("0.1")) if limit > 0 else None
+        if (percent is None and used > 0) or (percent is not None and percent >= threshold):
+            out.append((kind, day, subject, name, unit, used, limit, percent))
+    out.sort(key=lambda r: (-(r[7] if r[7] is not None else Decimal(10**9)), r[0],
+                            r[1] or "", r[2] or ""))
+    columns = ["kind", "date", "subject", "name", "unit", "used", "limit", "percent"]
+    return Result("limits", columns, out[: filters.limit] if filters.limit else out)
 
 
 def _engine_message(exc: duckdb.Error) -> str:
