@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from ingest.engine import ingest
-from warehouse import db, models, sample
+from warehouse import db, models, pipeline, sample
 from warehouse.config import make_source
 from warehouse.db import load_extension
 
@@ -91,6 +91,7 @@ def main() -> None:
     con = db.connect(wh_path)
     incremental = timed(lambda: ingest(con, src))
     found = models.discover()
+    pipeline.ensure_inputs(con)
     build = timed(lambda: models.build(con, found))
     con.close()
 

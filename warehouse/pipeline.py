@@ -64,9 +64,7 @@ def run_build(config: Config, select: list[str] | None = None,
     found = models.discover(config.user_models)
     price_list = prices.load(config.prices) if config.prices else None
     with writable(config.db) as con:
-        ensure_raw_tables(con)
-        prices.ensure_tables(con)
-        con.execute(ROUTES_TABLE)
+        ensure_inputs(con)
 
         def prepare(c):
             if price_list:
@@ -75,6 +73,13 @@ def run_build(config: Config, select: list[str] | None = None,
                 _store_routes(c, config)
 
         return models.build(con, found, select=select, progress=progress, prepare=prepare)
+
+
+def ensure_inputs(con) -> None:
+    """Every table the models read, empty if nothing filled it yet, so models compile."""
+    ensure_raw_tables(con)
+    prices.ensure_tables(con)
+    con.execute(ROUTES_TABLE)
 
 
 ROUTES_TABLE = ("CREATE TABLE IF NOT EXISTS _warehouse.routes (source_name VARCHAR, "
