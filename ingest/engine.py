@@ -43,9 +43,9 @@ Progress = Callable[[str, str], None]
 
 
 def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
-           progress: Progress | None = None) -> list[TableResult]:
+           progress: Progress | None = None, run_id: str | None = None) -> list[TableResult]:
     """Copy every table of every source in one transaction; return per-table counts."""
-    run_id = uuid.uuid4().hex[:12]
+    run_id = run_id or uuid.uuid4().hex[:12]
     results: list[TableResult] = []
     # DuckDB cannot detach a database inside the transaction that read it: attach every
     # source first (which also checks them all before anything is written), detach after.

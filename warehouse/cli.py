@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -21,7 +20,9 @@ def user_errors(func):
         try:
             return func(*args, **kwargs)
         except WarehouseError as exc:
-            raise click.ClickException(redact(str(exc))) from None
+            error = click.ClickException(redact(str(exc)))
+            error.exit_code = getattr(exc, "exit_code", 1)
+            raise error from None
 
     return wrapper
 
@@ -60,10 +61,11 @@ def cli(ctx, db, config_path):
               type=click.Choice(config_module.KINDS), help="Kind of the --url sources.")
 @click.option("--name", help="Name of the --url source (default: its kind).")
 @click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
+@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 @user_errors
-def ingest(ctx, sources, urls, kind, name, full_refresh, quiet):
+def ingest(ctx, sources, urls, kind, name, full_refresh, wait, quiet):
     """Copy new and changed rows from the sources into the warehouse.
 
     Example:
@@ -80,20 +82,14 @@ def ingest(ctx, sources, urls, kind, name, full_refresh, quiet):
                                   kind, url)
         for i, url in enumerate(urls))
     chosen = pipeline.select_sources(cfg, sources, extra)
-    started = time.monotonic()
-    results = pipeline.run_ingest(cfg, chosen, full_refresh, _progress(quiet))
+    run = pipeline.run_ingest(cfg, chosen, full_refresh, _progress(quiet), wait)
     if not quiet:
-        _echo_ingest(results, time.monotonic() - started)
-
-
-def _echo_ingest(results, seconds: float) -> None:
-    for r in results:
-        if r.mode == "absent":
-            continue
-        click.echo(f"{r.source_name}.{r.table_name}: {r.mode}, {r.rows_read:,} read, "
-                   f"{r.rows_inserted:,} new, {r.rows_updated:,} changed, "
-                   f"{r.rows_deleted:,} gone from source")
-    click.echo(f"ingested {sum(r.rows_read for r in results):,} rows in {seconds:.1f} s")
+        for r in run.ingested:
+            if r.mode != "absent":
+                click.echo(f"{r.source_name}.{r.table_name}: {r.mode}, {r.rows_read:,} read, "
+                           f"{r.rows_inserted:,} new, {r.rows_updated:,} changed, "
+                           f"{r.rows_deleted:,} gone from source")
+        click.echo(run.line(cfg.db))
 
 
 @cli.command()
@@ -101,10 +97,11 @@ def _echo_ingest(results, seconds: float) -> None:
               help="Build this model and what depends on it (repeatable).")
 @click.option("--prices", "prices_file", type=click.Path(dir_okay=False),
               help="Price file to load (default: [warehouse] prices in the config).")
+@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 @user_errors
-def build(ctx, select, prices_file, quiet):
+def build(ctx, select, prices_file, wait, quiet):
     """Build the SQL models (staging -> core -> marts) in dependency order.
 
     Example:
@@ -115,44 +112,42 @@ def build(ctx, select, prices_file, quiet):
     """
     from warehouse import pipeline
 
-    started = time.monotonic()
     cfg = _config(ctx)
     if prices_file:
         cfg.prices = Path(prices_file)
-    results = pipeline.run_build(cfg, list(select) or None, _progress(quiet))
+    run = pipeline.run_build(cfg, list(select) or None, _progress(quiet), wait)
     if not quiet:
-        click.echo(f"built {len(results)} models in {time.monotonic() - started:.1f} s")
+        click.echo(run.line(cfg.db))
 
 
 @cli.command()
 @click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
 @click.option("--prices", "prices_file", type=click.Path(dir_okay=False),
               help="Price file to load (default: [warehouse] prices in the config).")
-@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success (errors still go to "
+                                            "standard error).")
 @click.pass_context
 @user_errors
-def run(ctx, full_refresh, prices_file, quiet):
-    """Ingest every configured source, then build: the nightly job.
+def run(ctx, full_refresh, prices_file, wait, quiet):
+    """Ingest every configured source, then build, then publish: the nightly job.
+
+    Readers keep working during a run: it builds a copy beside the warehouse and swaps it
+    in at the end, or leaves the warehouse as it was. Exit codes: 0 published; 1 failed,
+    nothing changed; 2 bad command line; 75 another job is writing (retry later, or --wait).
 
     Example:
 
         warehouse --config /etc/warehouse.toml run --quiet
     """
-    from warehouse import pipeline, prices
+    from warehouse import pipeline
 
     cfg = _config(ctx)
     if prices_file:
         cfg.prices = Path(prices_file)
-    if cfg.prices:
-        prices.load(cfg.prices)  # a bad price file stops the run before it copies anything
-    started = time.monotonic()
-    results = pipeline.run_ingest(cfg, pipeline.select_sources(cfg, ()), full_refresh,
-                                  _progress(quiet))
-    built = pipeline.run_build(cfg, None, _progress(quiet))
+    summary = pipeline.run_all(cfg, full_refresh, _progress(quiet), wait)
     if not quiet:
-        rows = sum(r.rows_read for r in results)
-        click.echo(f"ingested {rows:,} rows, built {len(built)} models in "
-                   f"{time.monotonic() - started:.1f} s")
+        click.echo(summary.line(cfg.db))
 
 
 @cli.command()
@@ -168,6 +163,9 @@ def status(ctx):
     from warehouse import output, pipeline
 
     st = pipeline.status(_config(ctx))
+    click.echo("Last jobs (the run log: _warehouse.run_log)")
+    click.echo(output.to_table(["run_id", "command", "started_at", "seconds", "rows_read",
+                                "models_built"], st.runs))
     click.echo("Sources")
     click.echo(output.to_table(["source", "kind", "tables_present", "checked_at"],
                                st.sources))
@@ -330,9 +328,8 @@ def demo(ctx, folder):
     webui, config_file = demo_module.create(Path(folder))
     cfg = config_module.load(str(config_file), None)
     click.echo(f"sample Open WebUI database: {webui}")
-    results = pipeline.run_ingest(cfg, pipeline.select_sources(cfg, ()))
-    built = pipeline.run_build(cfg)
-    click.echo(f"ingested {sum(r.rows_read for r in results):,} rows, built {len(built)} "
+    run = pipeline.run_all(cfg)
+    click.echo(f"ingested {run.rows_read:,} rows, built {len(run.built)} "
                f"models into {cfg.db}\n")
     with api.open(cfg.db) as wh:
         for name in ("summary", "models"):

@@ -29,14 +29,21 @@ CREATE TABLE IF NOT EXISTS _warehouse.watermarks (
 CREATE TABLE IF NOT EXISTS _warehouse.source_tables (
     source_name VARCHAR, source_kind VARCHAR, table_name VARCHAR, present BOOLEAN,
     columns VARCHAR[], checked_at TIMESTAMPTZ, PRIMARY KEY (source_name, table_name));
+CREATE TABLE IF NOT EXISTS _warehouse.run_log (
+    run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ,
+    finished_at TIMESTAMPTZ, seconds DOUBLE, rows_read BIGINT, models_built INTEGER,
+    details JSON);
 CREATE TABLE IF NOT EXISTS _warehouse.build_runs (
     model VARCHAR, materialized VARCHAR, built_at TIMESTAMPTZ, rows BIGINT, seconds DOUBLE);
 """
 
 
-def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file; refuse files written by another DuckDB version."""
+def connect(path: str | os.PathLike, read_only: bool = False,
+            name: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file; refuse files written by another DuckDB version.
+    `name` is the file messages speak of (the published one, for a job's private copy)."""
     path = Path(path)
+    shown = Path(name) if name is not None else path
     if read_only and not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist: run 'warehouse ingest' first")
     if not read_only and path.parent and not path.parent.exists():
@@ -44,16 +51,16 @@ def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPy
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=dict(_OFFLINE))
     except duckdb.IOException as exc:
-        raise WarehouseError(_describe_open_error(path, exc)) from None
+        raise WarehouseError(_describe_open_error(shown, exc)) from None
     except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open warehouse {path}: {one_line(exc)}") from None
+        raise WarehouseError(f"cannot open warehouse {shown}: {one_line(exc)}") from None
     # Marts bucket hours and days in UTC; reports convert to the reader's zone explicitly.
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(BOOKKEEPING_DDL)
-        _check_or_record_version(con, path)
+        _check_or_record_version(con, shown)
     else:
-        _check_version_read_only(con, path)
+        _check_version_read_only(con, shown)
     return con
 
 

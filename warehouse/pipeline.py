@@ -2,35 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
+import time
+import uuid
+from dataclasses import dataclass, field
 
 from ingest.engine import TableResult, ensure_raw_tables, ingest
-from warehouse import db, models, prices
+from warehouse import db, models, prices, publish
 from warehouse.config import Config, Source
 from warehouse.errors import WarehouseError
-
-
-@contextmanager
-def writable(path: Path) -> Iterator:
-    """A write connection; a warehouse file this job created is removed if the job fails,
-    so a failed first run leaves nothing behind (an existing file is rolled back instead)."""
-    existed = Path(path).exists()
-    con = db.connect(path)
-    try:
-        yield con
-    except BaseException:
-        con.close()
-        if not existed:
-            for leftover in (Path(path), Path(f"{path}.wal")):
-                if leftover.exists():
-                    os.remove(leftover)
-        raise
-    else:
-        con.close()
 
 
 def select_sources(config: Config, names: tuple[str, ...],
@@ -51,28 +32,111 @@ def select_sources(config: Config, names: tuple[str, ...],
 
 
 def run_ingest(config: Config, sources: list[Source], full_refresh: bool = False,
-               progress=None) -> list[TableResult]:
-    with writable(config.db) as con:
-        return ingest(con, sources, full_refresh=full_refresh, progress=progress)
+               progress=None, wait: bool = False) -> RunSummary:
+    with publish.writing(config.db, wait, "ingest") as con:
+        run = RunSummary("ingest")
+        run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
+                              run_id=run.run_id)
+        run.log(con)
+    return run
 
 
-def run_build(config: Config, select: list[str] | None = None,
-              progress=None) -> list[models.BuildResult]:
+def run_build(config: Config, select: list[str] | None = None, progress=None,
+              wait: bool = False) -> RunSummary:
     """Build the models; the configured price file (checked before anything is written)
     replaces the warehouse's prices in the same transaction. Without one, the prices
     loaded last time stay."""
     found = models.discover(config.user_models)
     price_list = prices.load(config.prices) if config.prices else None
-    with writable(config.db) as con:
-        ensure_inputs(con)
+    with publish.writing(config.db, wait, "build") as con:
+        run = RunSummary("build")
+        run.built = _build(con, config, found, price_list, select, progress)
+        run.log(con)
+    return run
 
-        def prepare(c):
-            if price_list:
-                prices.store(c, price_list)
-            if config.path is not None:
-                _store_routes(c, config)
 
-        return models.build(con, found, select=select, progress=progress, prepare=prepare)
+def run_all(config: Config, full_refresh: bool = False, progress=None,
+            wait: bool = False) -> RunSummary:
+    """The nightly job: ingest every source and build, published together or not at all.
+    Everything that can be checked before copying (models, price file) is checked first."""
+    found = models.discover(config.user_models)
+    price_list = prices.load(config.prices) if config.prices else None
+    sources = select_sources(config, ())
+    with publish.writing(config.db, wait, "run") as con:
+        run = RunSummary("run")
+        run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
+                              run_id=run.run_id)
+        run.built = _build(con, config, found, price_list, None, progress)
+        run.log(con)
+    return run
+
+
+def _build(con, config: Config, found, price_list, select, progress):
+    ensure_inputs(con)
+
+    def prepare(c):
+        if price_list:
+            prices.store(c, price_list)
+        if config.path is not None:
+            _store_routes(c, config)
+
+    return models.build(con, found, select=select, progress=progress, prepare=prepare)
+
+
+@dataclass
+class RunSummary:
+    """What one job did: printed as its one-line summary, kept in _warehouse.run_log."""
+
+    command: str
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started: float = field(default_factory=time.time)
+    ingested: list[TableResult] = field(default_factory=list)
+    built: list[models.BuildResult] = field(default_factory=list)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(r.rows_read for r in self.ingested)
+
+    @property
+    def seconds(self) -> float:
+        return time.time() - self.started
+
+    def per_source(self) -> dict[str, dict[str, int]]:
+        totals: dict[str, dict[str, int]] = {}
+        for r in self.ingested:
+            t = totals.setdefault(r.source_name, dict.fromkeys(
+                ("rows_read", "rows_inserted", "rows_updated", "rows_deleted"), 0))
+            for key in t:
+                t[key] += getattr(r, key)
+        return totals
+
+    def line(self, db_path) -> str:
+        parts = []
+        if self.command in ("ingest", "run"):
+            sources = ", ".join(f"{name} {t['rows_read']:,}"
+                                for name, t in self.per_source().items())
+            parts.append(f"ingested {self.rows_read:,} rows ({sources})")
+        if self.command in ("build", "run"):
+            parts.append(f"built {len(self.built)} models")
+        return (f"{self.command} {self.run_id}: " + ", ".join(parts)
+                + f"; published {db_path} in {self.seconds:.1f} s")
+
+    def log(self, con) -> None:
+        """The run log row, written into the copy that is about to be published (a job
+        that fails publishes nothing, so only finished jobs appear)."""
+        details = {
+            "sources": self.per_source(),
+            "tables": [{"source": r.source_name, "table": r.table_name, "mode": r.mode,
+                        "rows_read": r.rows_read, "seconds": round(r.seconds, 3)}
+                       for r in self.ingested if r.mode != "absent"],
+            "models": [{"model": b.model, "rows": b.rows, "seconds": round(b.seconds, 3)}
+                       for b in self.built],
+            "pid": os.getpid(),
+        }
+        con.execute(
+            "INSERT INTO _warehouse.run_log VALUES (?, ?, to_timestamp(?), now(), ?, ?, ?, ?)",
+            [self.run_id, self.command, self.started, self.seconds, self.rows_read,
+             len(self.built), json.dumps(details)])
 
 
 def ensure_inputs(con) -> None:
@@ -98,6 +162,7 @@ def _store_routes(con, config: Config) -> None:
 
 @dataclass
 class Status:
+    runs: list[tuple]
     sources: list[tuple]
     watermarks: list[tuple]
     last_runs: list[tuple]
@@ -107,6 +172,12 @@ class Status:
 def status(config: Config) -> Status:
     con = db.connect(config.db, read_only=True)
     try:
+        has_log = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
+                              "'_warehouse' AND table_name = 'run_log'").fetchone()[0]
+        runs = con.execute(
+            "SELECT run_id, command, started_at, round(seconds, 1), rows_read, models_built "
+            "FROM _warehouse.run_log ORDER BY started_at DESC LIMIT 5").fetchall() \
+            if has_log else []  # a warehouse last written before the run log existed
         sources = con.execute(
             "SELECT source_name, source_kind, count(*) FILTER (WHERE present) AS tables_present, "
             "max(checked_at) AS checked_at FROM _warehouse.source_tables GROUP BY ALL "
@@ -125,6 +196,6 @@ def status(config: Config) -> Status:
             "ORDER BY schema_name, table_name").fetchall()]
         tables = [(n.replace('"', ""), con.execute(f"SELECT count(*) FROM {n}").fetchone()[0])
                   for n in names]
-        return Status(sources, watermarks, last_runs, tables)
+        return Status(runs, sources, watermarks, last_runs, tables)
     finally:
         con.close()

@@ -1,0 +1,149 @@
+"""Readers never wait and never see a half-built warehouse.
+
+DuckDB lets one process write a file, or many read it, never both. So a writing job
+(`ingest`, `build`, `run`) never opens the published file for writing: holding the run
+lock, it copies the published file to `.NAME.building` beside it, works there, checkpoints,
+and renames the copy onto the published name. Readers that had the old file open keep
+their snapshot; readers that open it afterwards see the new one. A job that fails or is
+killed (SIGKILL included) leaves only a stale copy, which the next job discards.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from warehouse import db
+from warehouse.errors import WarehouseError
+
+# Exit code of a job refused because another one holds the lock (sysexits' EX_TEMPFAIL:
+# "try again later", which cron wrappers and systemd units can tell from a failure).
+EXIT_LOCKED = 75
+
+
+class Locked(WarehouseError):
+    """Another job is writing this warehouse."""
+
+    exit_code = EXIT_LOCKED
+
+
+def lock_path(path: Path) -> Path:
+    return path.with_name(path.name + ".lock")
+
+
+def building_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.building")
+
+
+@contextmanager
+def run_lock(path: Path, wait: bool = False, command: str = "run") -> Iterator[None]:
+    """Hold the warehouse's writer lock (an flock, released by the kernel even on SIGKILL).
+
+    The lock file names its holder so a refused job can say who is writing.
+    """
+    lock = lock_path(path)
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise WarehouseError(f"cannot create lock file {lock}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise Locked(
+                f"warehouse {path} is being written by {holder}: wait for it to finish, "
+                "or pass --wait to queue behind it") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"'warehouse {command}' (PID {os.getpid()}, since "
+                      f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')})\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+@contextmanager
+def writing(path: str | os.PathLike, wait: bool = False, command: str = "run") -> Iterator:
+    """A write connection to a private copy of the warehouse, published when the block
+    ends without error; on error the published file is untouched."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
+    with run_lock(path, wait, command):
+        work = building_path(path)
+        _discard(work)  # left by a job that was killed
+        if path.exists():
+            _settle_wal(path)
+            _copy(path, work)
+        con = None
+        try:
+            con = db.connect(work, name=path)
+            yield con
+            con.execute("CHECKPOINT")
+            con.close()
+            con = None
+            _publish(work, path)
+        except BaseException:
+            if con is not None:
+                con.close()
+            _discard(work)
+            raise
+
+
+def _copy(source: Path, target: Path) -> None:
+    try:
+        shutil.copyfile(source, target)
+        shutil.copymode(source, target)
+    except OSError as exc:
+        _discard(target)
+        hint = ": the disk is full" if exc.errno == errno.ENOSPC else f": {exc.strerror}"
+        raise WarehouseError(
+            f"cannot copy warehouse {source} to work on it (a job needs room for a second "
+            f"copy){hint}") from None
+
+
+def _publish(work: Path, path: Path) -> None:
+    """Make the copy durable, then swap it in: rename is atomic, so a reader opening
+    the warehouse finds either the old file or the new one, whole."""
+    wal = work.with_name(work.name + ".wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise WarehouseError(f"internal error: {work} still has a write-ahead log after "
+                             "its checkpoint; nothing was published")
+    _discard_file(wal)
+    fd = os.open(work, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(work, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _settle_wal(path: Path) -> None:
+    """A published file must hold everything itself: fold in a write-ahead log left by a
+    version that wrote the published file directly, before copying the file alone."""
+    wal = path.with_name(path.name + ".wal")
+    if wal.exists():
+        db.connect(path).close()
+
+
+def _discard(work: Path) -> None:
+    _discard_file(work)
+    _discard_file(work.with_name(work.name + ".wal"))
+
+
+def _discard_file(path: Path) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
