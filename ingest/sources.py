@@ -49,10 +49,17 @@ class AttachedSource:
     def query_relation(self, table: str, columns: list[str], where: str) -> str:
         """A relation that runs the query on the source itself, so its index serves the
         WHERE (DuckDB's scanners would read the whole table)."""
-        cols = ", ".join(f'"{c}"' for c in columns)
-        sql = f'SELECT {cols} FROM "{self.schema}"."{table}" WHERE {where}'
+        return self._on_source(", ".join(f'"{c}"' for c in columns), table, where)
+
+    def count_relation(self, table: str) -> str:
+        """The table's row count (column n), counted by the source (SQLite counts the
+        smallest index)."""
+        return self._on_source("count(*) AS n", table, "1 = 1")
+
+    def _on_source(self, select: str, table: str, where: str) -> str:
+        sql = f'SELECT {select} FROM "{self.schema}"."{table}" WHERE {where}'
         if self.dialect == "sqlite":
-            sql = f'SELECT {cols} FROM "{table}" WHERE {where}'
+            sql = f'SELECT {select} FROM "{table}" WHERE {where}'
         function = "sqlite_query" if self.dialect == "sqlite" else "postgres_query"
         return f"{function}('{self.alias}', '{sql.replace(chr(39), chr(39) * 2)}')"
 

@@ -89,3 +89,22 @@ create or replace macro _warehouse.token_cost(
         + coalesce(output_tokens, 0)::decimal(38, 0) * output_price)::decimal(38, 18)
     end
 );
+
+-- Incremental builds (warehouse/models.py) set the variable build_days to the UTC days
+-- being rebuilt; unset (NULL) means every day: a full build. Incremental models keep
+-- their inputs to those days with these, so one file serves both builds.
+create or replace macro _warehouse.in_build(ts) as (
+    getvariable('build_days') is null
+    or list_contains(getvariable('build_days'), cast(timezone('UTC', ts) as date))
+);
+
+-- In a rebuilt day or at most `seconds` (under a day) from one: the neighbours a
+-- computation over a time window must see.
+create or replace macro _warehouse.near_build(ts, seconds) as (
+    getvariable('build_days') is null
+    or list_contains(getvariable('build_days'), cast(timezone('UTC', ts) as date))
+    or list_contains(getvariable('build_days'),
+        cast(timezone('UTC', ts - to_seconds(seconds)) as date))
+    or list_contains(getvariable('build_days'),
+        cast(timezone('UTC', ts + to_seconds(seconds)) as date))
+);

@@ -6,39 +6,17 @@ local binaries (as root, run as the `postgres` user) with password authenticatio
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests import pgserver
 from warehouse import sample
 
 PG_PASSWORD = "s3cret-Pa55"
-
-
-def _pg_bindir() -> Path | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return Path(os.path.realpath(found)).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_postgres(cmd: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--"] + cmd if os.geteuid() == 0 else cmd
 
 
 @pytest.fixture(scope="session")
@@ -47,32 +25,11 @@ def pg_url():
     if os.environ.get("WAREHOUSE_TEST_PG_URL"):
         yield os.environ["WAREHOUSE_TEST_PG_URL"]
         return
-    bindir = _pg_bindir()
-    if bindir is None:
-        pytest.fail("PostgreSQL binaries not found: install postgresql or set "
-                    "WAREHOUSE_TEST_PG_URL (.ci/run installs them)")
-    root = Path(tempfile.mkdtemp(prefix="warehouse-pg-"))
-    data, pwfile = root / "data", root / "pw"
-    pwfile.write_text(PG_PASSWORD + "\n")
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        shutil.chown(pwfile, "postgres")
-    port = _free_port()
-    subprocess.run(_as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                                 "--auth-local=trust", "--auth-host=scram-sha-256",
-                                 f"--pwfile={pwfile}", "-E", "UTF8"]),
-                   check=True, capture_output=True)
-    subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l",
-                                 str(root / "log"), "-o",
-                                 f"-p {port} -k {root} -c listen_addresses=127.0.0.1 "
-                                 "-c fsync=off", "start"]),
-                   check=True, capture_output=True)
     try:
-        yield f"postgresql://postgres:{PG_PASSWORD}@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(_as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m",
-                                     "immediate", "stop"]), capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
+        with pgserver.throwaway_cluster(PG_PASSWORD) as url:
+            yield url
+    except pgserver.NoPostgres as exc:
+        pytest.fail(str(exc))
 
 
 def _new_pg_database(admin_url: str) -> str:

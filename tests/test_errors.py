@@ -9,7 +9,8 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from tests.conftest import PG_PASSWORD, _free_port
+from tests.conftest import PG_PASSWORD
+from tests.pgserver import _free_port
 from tests.test_reports import invoke
 from warehouse import sample
 from warehouse.cli import cli

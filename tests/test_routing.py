@@ -15,9 +15,9 @@ from tests.test_reports import invoke, report
 from warehouse import sample
 
 
-def owui_data() -> sample.Dataset:
+def owui_data(days: int = 5) -> sample.Dataset:
     """The sample, with usage on every reply: Open WebUI records what the proxy returns."""
-    data = sample.generate(seed=21, users=6, days=5, chats_per_user=2)
+    data = sample.generate(seed=21, users=6, days=days, chats_per_user=2)
     rng = random.Random(21)
     for chat in data.chats:
         for m in chat.messages:

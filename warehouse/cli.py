@@ -97,11 +97,13 @@ def ingest(ctx, sources, urls, kind, name, full_refresh, wait, quiet):
               help="Build this model and what depends on it (repeatable).")
 @click.option("--prices", "prices_file", type=click.Path(dir_okay=False),
               help="Price file to load (default: [warehouse] prices in the config).")
+@click.option("--full", is_flag=True,
+              help="Rebuild every day of the incremental models, not only changed days.")
 @click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 @user_errors
-def build(ctx, select, prices_file, wait, quiet):
+def build(ctx, select, prices_file, full, wait, quiet):
     """Build the SQL models (staging -> core -> marts) in dependency order.
 
     Example:
@@ -115,13 +117,14 @@ def build(ctx, select, prices_file, wait, quiet):
     cfg = _config(ctx)
     if prices_file:
         cfg.prices = Path(prices_file)
-    run = pipeline.run_build(cfg, list(select) or None, _progress(quiet), wait)
+    run = pipeline.run_build(cfg, list(select) or None, _progress(quiet), wait, full)
     if not quiet:
         click.echo(run.line(cfg.db))
 
 
 @cli.command()
-@click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
+@click.option("--full-refresh", is_flag=True,
+              help="Recopy every table whole and rebuild every day.")
 @click.option("--prices", "prices_file", type=click.Path(dir_okay=False),
               help="Price file to load (default: [warehouse] prices in the config).")
 @click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")

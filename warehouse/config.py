@@ -147,7 +147,7 @@ def _with_route(path: Path, source: Source, spec: dict) -> Source:
     if source.kind != "openwebui" or not isinstance(routed, str):
         raise WarehouseError(f"{path}: [sources.{source.name}] routed_through = \"NAME\" "
                              "goes on an Open WebUI source and names its LiteLLM proxy")
-    if isinstance(window, bool) or not isinstance(window, int) or not 0 < window <= 86400:
+    if isinstance(window, bool) or not isinstance(window, int) or not 0 < window <= 3600:
         raise WarehouseError(f"{path}: [sources.{source.name}] match_window_seconds must be "
-                             f"a whole number of seconds from 1 to 86400, not {window!r}")
+                             f"a whole number of seconds from 1 to 3600, not {window!r}")
     return Source(source.name, source.kind, source.url, routed, window)

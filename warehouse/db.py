@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS _warehouse.run_log (
     run_id VARCHAR PRIMARY KEY, command VARCHAR, started_at TIMESTAMPTZ,
     finished_at TIMESTAMPTZ, seconds DOUBLE, rows_read BIGINT, models_built INTEGER,
     details JSON);
+CREATE TABLE IF NOT EXISTS _warehouse.model_state (
+    model VARCHAR PRIMARY KEY, sql_hash VARCHAR, built_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS _warehouse.build_runs (
     model VARCHAR, materialized VARCHAR, built_at TIMESTAMPTZ, rows BIGINT, seconds DOUBLE);
 """

@@ -8,6 +8,7 @@ in any DuckDB shell. sqlglot is imported here only, never on the report path.
 from __future__ import annotations
 
 import graphlib
+import hashlib
 import re
 import time
 from dataclasses import dataclass, field
@@ -19,9 +20,13 @@ import duckdb
 from warehouse.errors import WarehouseError, one_line
 
 MACROS_FILE = "macros.sql"
+CHANGED_DAYS_FILE = "changed_days.sql"  # not a model: what an incremental build redoes
 # Tables that models read but do not build: ingest writes them.
 EXTERNAL_SCHEMAS = re.compile(r"^(raw_[a-z0-9_]+|_warehouse)$")
 _HEADER = re.compile(r"^--\s*materialized:\s*(table|view)\s*$", re.MULTILINE)
+# `-- incremental: <column>`: the model keeps its inputs to the days being rebuilt (the
+# _warehouse.in_build macro) and <column> (a timestamp or date) dates its rows.
+_INCREMENTAL = re.compile(r"^--\s*incremental:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
 
 
 @dataclass
@@ -30,6 +35,7 @@ class Model:
     path: Path
     sql: str
     materialized: str
+    incremental: str | None = None  # the column that dates its rows
     depends_on: set[str] = field(default_factory=set)
     external: set[str] = field(default_factory=set)
 
@@ -45,7 +51,7 @@ def discover(extra_dir: Path | None = None) -> dict[str, Model]:
         if not root.is_dir():
             raise WarehouseError(f"models folder {root} does not exist")
         for path in sorted(root.rglob("*.sql")):
-            if path.name == MACROS_FILE and path.parent == root:
+            if path.name in (MACROS_FILE, CHANGED_DAYS_FILE) and path.parent == root:
                 continue
             model = _read_model(root, path)
             if model.name in models:
@@ -76,8 +82,13 @@ def _read_model(root: Path, path: Path) -> Model:
     sql = path.read_text()
     header = _HEADER.search(sql)
     default = "view" if schema == "staging" else "table"
-    return Model(f"{schema}.{name}", path, sql.strip().rstrip(";"),
-                 header.group(1) if header else default)
+    incremental = _INCREMENTAL.search(sql)
+    model = Model(f"{schema}.{name}", path, sql.strip().rstrip(";"),
+                  header.group(1) if header else default,
+                  incremental.group(1) if incremental else None)
+    if model.incremental and model.materialized != "table":
+        raise WarehouseError(f"{path}: only a table can be built incrementally")
+    return model
 
 
 def _referenced_tables(model: Model) -> set[str]:
@@ -142,15 +153,27 @@ def downstream(models: dict[str, Model], selected: list[str]) -> set[str]:
 class BuildResult:
     model: str
     materialized: str
-    rows: int | None
+    rows: int | None  # rows written: all of a table, or those of the rebuilt days
     seconds: float
+    mode: str = "full"  # 'full' | 'incremental' | 'unchanged' | 'view'
+
+
+@dataclass
+class Plan:
+    """What a build redoes: incremental models not in `full` rebuild only `days`."""
+
+    full: set[str]
+    days: list | None  # None: no incremental model is built incrementally
+    since: object = None
 
 
 def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
           select: list[str] | None = None, progress=None,
-          prepare=None) -> list[BuildResult]:
+          prepare=None, full: bool = False) -> list[BuildResult]:
     """Build models in dependency order in one transaction: all or nothing.
-    `prepare(con)` runs first inside it (e.g. loading the price file)."""
+    `prepare(con)` runs first inside it (e.g. loading the price file). Incremental models
+    rebuild only the days whose inputs changed since they were built, unless `full`, a
+    selection, changed prices or routes, or a changed model file calls for all days."""
     order = build_order(models)
     if select:
         chosen = downstream(models, select)
@@ -158,40 +181,124 @@ def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
     results = []
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute((builtin_dir() / MACROS_FILE).read_text())
+        macros = (builtin_dir() / MACROS_FILE).read_text()
+        con.execute(macros)
         if prepare:
             prepare(con)
+        plan = _plan(con, models, order, macros, full or bool(select))
         for name in order:
             if progress:
                 progress(name)
-            results.append(_build_one(con, models[name]))
+            results.append(_build_one(con, models[name], plan))
+        _record(con, models, order, macros)
+        con.execute("SET VARIABLE build_days = NULL::DATE[]")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
+        con.execute("SET VARIABLE build_days = NULL::DATE[]")
         raise
     return results
 
 
-def _build_one(con, model: Model) -> BuildResult:
+def _hash(model: Model, macros: str) -> str:
+    return hashlib.sha256((macros + "\0" + model.sql).encode()).hexdigest()[:16]
+
+
+def _inputs_hash(con) -> str:
+    """Prices, rates and routes: when they change every day's figures may change."""
+    parts = [str(con.execute(f"SELECT list(t ORDER BY t::VARCHAR)::VARCHAR FROM {table} t")
+                 .fetchone()[0])
+             for table in ("_warehouse.prices", "_warehouse.rates", "_warehouse.routes")]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+
+
+def _plan(con, models: dict[str, Model], order: list[str], macros: str, full: bool) -> Plan:
+    state = dict(con.execute("SELECT model, sql_hash FROM _warehouse.model_state").fetchall())
+    built_at = dict(con.execute("SELECT model, built_at FROM _warehouse.model_state")
+                    .fetchall())
+    inputs = con.execute("SELECT value FROM _warehouse.meta WHERE key = 'inputs_hash'"
+                         ).fetchone()
+    full = full or inputs is None or inputs[0] != _inputs_hash(con)
+    tables = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "WHERE database_name = current_database()").fetchall()}
+    changed: set[str] = set()  # models whose file changed, and what reads them
+    for name in build_order(models):
+        m = models[name]
+        if state.get(name) != _hash(m, macros) or m.depends_on & changed:
+            changed.add(name)
+    rebuild_all: set[str] = set()  # incremental models that rebuild every day
+    tainted: set[str] = set()  # ... and whatever reads them
+    for name in order:
+        m = models[name]
+        if m.depends_on & tainted or (m.incremental and (
+                full or name in changed or name not in tables)):
+            tainted.add(name)
+            if m.incremental:
+                rebuild_all.add(name)
+    incremental = [n for n in order if models[n].incremental and n not in rebuild_all]
+    if not incremental:
+        return Plan(rebuild_all, None)
+    since = min(built_at[n] for n in incremental)
+    con.execute("SET VARIABLE build_since = ?::TIMESTAMPTZ", [since])
+    days = [r[0] for r in con.execute((builtin_dir() / CHANGED_DAYS_FILE).read_text())
+            .fetchall()]
+    return Plan(rebuild_all, days, since)
+
+
+def _record(con, models: dict[str, Model], order: list[str], macros: str) -> None:
+    """What the next build compares against: each model's file, when it was built,
+    and the prices and routes it was built with."""
+    for name in order:
+        con.execute("INSERT OR REPLACE INTO _warehouse.model_state VALUES (?, ?, now())",
+                    [name, _hash(models[name], macros)])
+    con.execute("INSERT OR REPLACE INTO _warehouse.meta VALUES ('inputs_hash', ?)",
+                [_inputs_hash(con)])
+
+
+def _build_one(con, model: Model, plan: Plan) -> BuildResult:
     schema = model.name.split(".")[0]
     started = time.monotonic()
-    other = "VIEW" if model.materialized == "table" else "TABLE"
+    mode = "view" if model.materialized == "view" else "full"
+    if model.incremental and model.name not in plan.full:
+        mode = "incremental" if plan.days else "unchanged"
     try:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        exists = con.execute(
-            "SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
-            "AND table_name = ? AND table_catalog = current_database()",
-            model.name.split(".")).fetchone()
-        if exists and (exists[0] == "VIEW") == (other == "VIEW"):
-            con.execute(f"DROP {other} {model.name}")
-        kind = "TABLE" if model.materialized == "table" else "VIEW"
-        con.execute(f"CREATE OR REPLACE {kind} {model.name} AS\n{model.sql}")
-        rows = None
-        if kind == "TABLE":
-            rows = con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
+        if mode == "incremental":
+            rows = _rebuild_days(con, model, plan.days)
+        elif mode == "unchanged":
+            rows = 0
+        else:
+            rows = _replace(con, model)
     except duckdb.Error as exc:
         raise WarehouseError(f"{model.path}: {one_line(exc)}") from None
     seconds = time.monotonic() - started
     con.execute("INSERT INTO _warehouse.build_runs VALUES (?, ?, now(), ?, ?)",
-                [model.name, model.materialized, rows, seconds])
-    return BuildResult(model.name, model.materialized, rows, seconds)
+                [model.name, model.materialized if mode in ("full", "view") else mode,
+                 rows, seconds])
+    return BuildResult(model.name, model.materialized, rows, seconds, mode)
+
+
+def _rebuild_days(con, model: Model, days: list) -> int:
+    """Delete the rows of the changed days and insert them again (half-open UTC days)."""
+    con.execute("SET VARIABLE build_days = ?::DATE[]", [days])
+    con.execute(f"DELETE FROM {model.name} WHERE _warehouse.in_build({model.incremental})")
+    row = con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM (\n{model.sql}\n)"
+                      ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _replace(con, model: Model) -> int | None:
+    con.execute("SET VARIABLE build_days = NULL::DATE[]")
+    other = "VIEW" if model.materialized == "table" else "TABLE"
+    exists = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
+        "AND table_name = ? AND table_catalog = current_database()",
+        model.name.split(".")).fetchone()
+    if exists and (exists[0] == "VIEW") == (other == "VIEW"):
+        con.execute(f"DROP {other} {model.name}")
+    kind = "TABLE" if model.materialized == "table" else "VIEW"
+    con.execute(f"CREATE OR REPLACE {kind} {model.name} AS\n{model.sql}")
+    if kind == "TABLE":
+        return con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
+    return None

@@ -42,7 +42,7 @@ def run_ingest(config: Config, sources: list[Source], full_refresh: bool = False
 
 
 def run_build(config: Config, select: list[str] | None = None, progress=None,
-              wait: bool = False) -> RunSummary:
+              wait: bool = False, full: bool = False) -> RunSummary:
     """Build the models; the configured price file (checked before anything is written)
     replaces the warehouse's prices in the same transaction. Without one, the prices
     loaded last time stay."""
@@ -50,7 +50,7 @@ def run_build(config: Config, select: list[str] | None = None, progress=None,
     price_list = prices.load(config.prices) if config.prices else None
     with publish.writing(config.db, wait, "build") as con:
         run = RunSummary("build")
-        run.built = _build(con, config, found, price_list, select, progress)
+        run.built = _build(con, config, found, price_list, select, progress, full)
         run.log(con)
     return run
 
@@ -66,12 +66,12 @@ def run_all(config: Config, full_refresh: bool = False, progress=None,
         run = RunSummary("run")
         run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
                               run_id=run.run_id)
-        run.built = _build(con, config, found, price_list, None, progress)
+        run.built = _build(con, config, found, price_list, None, progress, full_refresh)
         run.log(con)
     return run
 
 
-def _build(con, config: Config, found, price_list, select, progress):
+def _build(con, config: Config, found, price_list, select, progress, full=False):
     ensure_inputs(con)
 
     def prepare(c):
@@ -80,7 +80,8 @@ def _build(con, config: Config, found, price_list, select, progress):
         if config.path is not None:
             _store_routes(c, config)
 
-    return models.build(con, found, select=select, progress=progress, prepare=prepare)
+    return models.build(con, found, select=select, progress=progress, prepare=prepare,
+                        full=full)
 
 
 @dataclass
@@ -129,8 +130,8 @@ class RunSummary:
             "tables": [{"source": r.source_name, "table": r.table_name, "mode": r.mode,
                         "rows_read": r.rows_read, "seconds": round(r.seconds, 3)}
                        for r in self.ingested if r.mode != "absent"],
-            "models": [{"model": b.model, "rows": b.rows, "seconds": round(b.seconds, 3)}
-                       for b in self.built],
+            "models": [{"model": b.model, "mode": b.mode, "rows": b.rows,
+                        "seconds": round(b.seconds, 3)} for b in self.built],
             "pid": os.getpid(),
         }
         con.execute(

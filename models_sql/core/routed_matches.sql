@@ -6,8 +6,16 @@
 -- when LiteLLM names an end user, the same user (id or email). Each row pairs at most
 -- once: with its nearest candidate in time, when that candidate's nearest is it too.
 -- Responses without token figures cannot be matched (they stay counted in both).
+-- Incremental by the Open WebUI side's day: deciding a pair needs the candidates within
+-- one window of it, and theirs within a second one, so inputs reach that far around the
+-- rebuilt days (a window is at most an hour; the changed days' neighbours are rebuilt).
+-- incremental: occurred_at
 with routes as (
     select * from _warehouse.routes
+),
+
+reach as (
+    select coalesce(max(window_seconds), 0) as seconds from routes
 ),
 
 emails as (
@@ -20,6 +28,7 @@ routed as (
     join routes on routes.source_name = r.source_name
     left join emails on emails.source_name = r.source_name and emails.user_id = r.user_id
     where r.input_tokens is not null and r.output_tokens is not null
+        and _warehouse.near_build(r.occurred_at, 2 * (select seconds from reach))
 ),
 
 upstream as (
@@ -27,11 +36,13 @@ upstream as (
     from core.source_responses
     where source_name in (select upstream_name from routes)
         and input_tokens is not null and output_tokens is not null
+        and _warehouse.near_build(occurred_at, (select seconds from reach))
 ),
 
 candidates as (
     select
         r.event_id as routed_event_id,
+        r.occurred_at,
         u.event_id as upstream_event_id,
         u.cost as upstream_cost,
         u.cost_currency as upstream_cost_currency,
@@ -60,10 +71,10 @@ ranked as (
 ),
 
 final as (
-    select routed_event_id, upstream_event_id, upstream_cost, upstream_cost_currency,
-        gap_seconds
+    select routed_event_id, occurred_at, upstream_event_id, upstream_cost,
+        upstream_cost_currency, gap_seconds
     from ranked
-    where routed_rank = 1 and upstream_rank = 1
+    where routed_rank = 1 and upstream_rank = 1 and _warehouse.in_build(occurred_at)
 )
 
 select * from final

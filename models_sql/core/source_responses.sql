@@ -7,6 +7,8 @@
 -- message's row is left out. Days whose spend logs the warehouse does not hold in full
 -- are counted from core.usage_day_aggregates instead: the events it does hold for such
 -- a day have in_aggregated_day = true, and marts leave them out.
+-- Incremental by UTC day of occurred_at: a build rebuilds only the days that changed.
+-- incremental: occurred_at
 with ledger as (
     select * from staging.stg_openwebui__usage_log
 ),
@@ -15,6 +17,7 @@ responses as (
     select *
     from core.messages
     where role = 'assistant'
+        and (created_at is null or _warehouse.in_build(created_at))
         and (source_name, message_row_id) not in (
             select (source_name, message_row_id) from ledger where message_row_id is not null
         )
@@ -91,10 +94,11 @@ ledger_events as (
         false as in_aggregated_day
     from ledger as l
     left join chats as c on c.source_name = l.source_name and c.chat_id = l.chat_id
+    where _warehouse.in_build(l.created_at)
 ),
 
 requests as (
-    select * from staging.stg_litellm__spend_logs
+    select * from staging.stg_litellm__spend_logs where _warehouse.in_build(started_at)
 ),
 
 api_keys as (
@@ -160,6 +164,7 @@ final as (
         end as total_tokens,
         input_tokens is not null or output_tokens is not null as usage_reported
     from unioned
+    where _warehouse.in_build(occurred_at)
 )
 
 select * from final

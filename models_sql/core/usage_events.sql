@@ -5,8 +5,9 @@
 -- counted_elsewhere: a LiteLLM request that is also an Open WebUI response of a source
 -- routed through it (core.routed_matches); totals across sources leave it out, reports of
 -- its own source keep it. The Open WebUI side takes the proxy's cost when it has none.
+-- incremental: occurred_at
 with responses as (
-    select * from core.source_responses
+    select * from core.source_responses where _warehouse.in_build(occurred_at)
 ),
 
 model_prices as (

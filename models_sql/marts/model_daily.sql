@@ -1,6 +1,7 @@
 -- One row per UTC day x source x model: messages, distinct users and chats that day, tokens.
+-- incremental: day
 with hourly as (
-    select * from marts.usage_hourly
+    select * from marts.usage_hourly where _warehouse.in_build(hour)
 ),
 
 final as (

@@ -4,10 +4,11 @@
 -- LiteLLM's request tags and Open WebUI's chat tags; purged LiteLLM days come from its
 -- daily tag table at 00:00 UTC (day_aggregate = true). Tasks add tokens and cost, not
 -- messages; costs as in marts.usage_hourly.
+-- incremental: hour
 with tagged as (
     select *, unnest(tags) as tag
     from core.usage_events
-    where not in_aggregated_day
+    where not in_aggregated_day and _warehouse.in_build(occurred_at)
 ),
 
 event_hours as (
@@ -39,6 +40,7 @@ event_hours as (
 
 day_rows as (
     select timezone('UTC', day::timestamp) as hour, * from core.tag_day_aggregates
+    where _warehouse.in_build(timezone('UTC', day::timestamp))
 ),
 
 aggregate_days as (

@@ -9,8 +9,10 @@
 -- the tokens with the price file (in repriced_currency); unpriced counts responses that
 -- no price covers. counted_elsewhere rows are LiteLLM requests that a routed Open WebUI
 -- source also holds (see core.usage_events).
+-- incremental: hour
 with events as (
-    select * from core.usage_events where not in_aggregated_day
+    select * from core.usage_events
+    where not in_aggregated_day and _warehouse.in_build(occurred_at)
 ),
 
 event_hours as (
@@ -45,6 +47,7 @@ event_hours as (
 
 day_rows as (
     select timezone('UTC', day::timestamp) as hour, * from core.usage_day_aggregates
+    where _warehouse.in_build(timezone('UTC', day::timestamp))
 ),
 
 -- a purged day is priced at the prices in force at its start (00:00 UTC)

@@ -1,7 +1,8 @@
 -- One row per UTC day x source x user x model: messages and tokens (for notebooks; the
 -- reports read usage_hourly to honour any time zone).
+-- incremental: day
 with hourly as (
-    select * from marts.usage_hourly
+    select * from marts.usage_hourly where _warehouse.in_build(hour)
 ),
 
 final as (

@@ -1,0 +1,286 @@
+"""Realistic source databases at a stated size, written by DuckDB (no Python row loops).
+
+One "event" is one LLM response. Of N events:
+- 60% are Open WebUI assistant messages (chat_message holds twice as many rows: each reply
+  follows a user message; chats of 10 messages), with usage JSON in both key styles;
+- 10% are rows of Open WebUI's usage ledger (`usage_log`): API calls and background tasks;
+- 30% are LiteLLM spend logs (PostgreSQL), with the daily user/team/tag tables LiteLLM keeps
+  beside them.
+2,000 Open WebUI users in 20 groups, 8 models, 200 LiteLLM keys of 10 teams. Events are
+spread evenly over the 365 days before `end`; `add` writes further events after `end`
+(starting on a fresh UTC day, as a nightly job's new data would).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+from tests import litellm_source
+from tests.test_ledger import LEDGER_DDL, MONEY
+from warehouse import sample
+from warehouse.db import load_extension
+
+DAY = 86_400
+SPAN_DAYS = 365
+USERS, GROUPS, KEYS, TEAMS = 2_000, 20, 200, 10
+MODELS = 8
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where events of a generated database lie in time: `per_second` events a second
+    from `start`, so event i happens at start + i / per_second."""
+
+    events: int
+    start: int  # epoch seconds, 00:00 UTC
+
+    @property
+    def end(self) -> int:
+        return self.start + SPAN_DAYS * DAY
+
+    def at(self, i: str) -> str:
+        """SQL for the epoch second of event number i (an SQL expression)."""
+        return f"({self.start} + ({i}) * {SPAN_DAYS * DAY} // {self.events})"
+
+
+def layout(events: int, now: datetime | None = None) -> Layout:
+    """A year of events ending at 00:00 UTC five days ago (room for a 1% increment)."""
+    now = now or datetime.now(UTC)
+    end = datetime(now.year, now.month, now.day, tzinfo=UTC) - timedelta(days=5)
+    return Layout(events, int(end.timestamp()) - SPAN_DAYS * DAY)
+
+
+def split(events: int) -> dict[str, int]:
+    replies = events * 6 // 10
+    ledger = events // 10
+    return {"replies": replies, "ledger": ledger, "spend_logs": events - replies - ledger}
+
+
+# ---------------------------------------------------------------- Open WebUI
+
+def create_openwebui(url: str, dialect: str) -> None:
+    """Open WebUI's schema, its users and groups, plus the usage ledger table."""
+    data = sample.Dataset()
+    if dialect == "sqlite":
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        sample.write(conn, data)
+    else:
+        import psycopg
+
+        conn = psycopg.connect(url)
+        sample.write(conn, data, paramstyle="format")
+    conn.execute(LEDGER_DDL.format(money=MONEY[dialect]))
+    conn.execute("CREATE INDEX ix_usage_log_created_at ON usage_log (created_at)")
+    conn.commit()
+    conn.close()
+    with _attached(url, dialect) as con:
+        con.execute(f"""
+            INSERT INTO src."user" (id, name, email, role, created_at, updated_at,
+                                    last_active_at)
+            SELECT 'u' || i, 'User ' || i, 'user' || i || '@example.org', 'user',
+                   1700000000, 1700000000, 1700000000 FROM range({USERS}) t(i)""")
+        con.execute(f"""
+            INSERT INTO src."group" (id, user_id, name, description, created_at, updated_at)
+            SELECT 'g' || i, 'admin', 'Group ' || i, '', 1700000000, 1700000000
+            FROM range({GROUPS}) t(i)""")
+        con.execute(f"""
+            INSERT INTO src.group_member (id, group_id, user_id, created_at, updated_at)
+            SELECT 'gm' || i, 'g' || (i % {GROUPS}), 'u' || i, 1700000000, 1700000000
+            FROM range({USERS}) t(i)""")
+
+
+def fill_openwebui(url: str, dialect: str, lay: Layout, first: int, count: int) -> None:
+    """Events number first .. first+count-1 of the Open WebUI share (replies + ledger)."""
+    parts = split(count)
+    share = split(lay.events)
+    with _attached(url, dialect) as con:
+        _chats(con, lay, first * 6 // 10, parts["replies"], share["replies"])
+        _ledger(con, lay, first // 10, parts["ledger"], share["ledger"])
+
+
+def _chats(con, lay: Layout, first_reply: int, replies: int, all_replies: int) -> None:
+    lo, hi = first_reply // 5, (first_reply + replies) // 5  # 5 replies per chat
+    # A chat's time is that of its first reply; one minute between messages.
+    at = Layout(max(all_replies // 5, 1), lay.start).at("c")
+    con.execute(f"""
+        INSERT INTO src.chat (id, user_id, title, chat, created_at, updated_at, archived, meta)
+        SELECT 'c' || c, 'u' || (c * 7 % {USERS}), 'chat ' || c, '{{}}', {at}, {at} + 600,
+               false, '{{"tags": ["topic-' || (c % 12) || '"]}}'
+        FROM range({lo}, {hi}) t(c)""")
+    con.execute(f"""
+        INSERT INTO src.chat_message (id, chat_id, user_id, role, parent_id, content, model_id,
+                                      done, usage, created_at, updated_at)
+        SELECT 'c' || c || '-m' || k, 'c' || c, 'u' || (c * 7 % {USERS}),
+               CASE WHEN k % 2 = 0 THEN 'user' ELSE 'assistant' END,
+               CASE WHEN k > 0 THEN 'c' || c || '-m' || (k - 1) END, '"a question"',
+               CASE WHEN k % 2 = 1 THEN 'model-' || ((c + k) % {MODELS}) END, true,
+               CASE WHEN k % 2 = 0 THEN NULL
+                    WHEN c % 2 = 0 THEN '{{"prompt_tokens": ' || (c * 13 % 3000 + 20) ||
+                        ', "completion_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}}'
+                    ELSE '{{"input_tokens": ' || (c * 13 % 3000 + 20) ||
+                        ', "output_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}}' END,
+               {at} + k * 60, {at} + k * 60
+        FROM range({lo}, {hi}) t(c), range(10) m(k)""")
+
+
+def _ledger(con, lay: Layout, first: int, count: int, total: int) -> None:
+    at = Layout(max(total, 1), lay.start).at("i")
+    con.execute(f"""
+        INSERT INTO src.usage_log (id, user_id, chat_id, message_id, model_id, source, status,
+                                   input_tokens, output_tokens, total_tokens, cost, currency,
+                                   created_at)
+        SELECT 'l' || i, 'u' || (i * 11 % {USERS}), NULL, NULL, 'model-' || (i % {MODELS}),
+               CASE WHEN i % 10 < 7 THEN 'api' ELSE 'task' END,
+               CASE WHEN i % 50 = 0 THEN 'error' ELSE 'completed' END,
+               i * 17 % 2000 + 10, i * 29 % 800 + 1, i * 17 % 2000 + 10 + i * 29 % 800 + 1,
+               (i * 17 % 2000 + 10) * 0.000002 + (i * 29 % 800 + 1) * 0.000008, 'USD', {at}
+        FROM range({first}, {first + count}) t(i)""")
+
+
+# ---------------------------------------------------------------- LiteLLM
+
+def create_litellm(url: str) -> None:
+    """LiteLLM's schema (its own migrations), keys, users and teams."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        litellm_source.apply_migrations(conn)
+        conn.execute(f"""
+            INSERT INTO "LiteLLM_TeamTable" (team_id, team_alias, admins, members, models,
+                                             updated_at)
+            SELECT 'team-' || i, 'Team ' || i, '{{}}', '{{}}', '{{}}', now()
+            FROM generate_series(0, {TEAMS - 1}) i""")
+        conn.execute(f"""
+            INSERT INTO "LiteLLM_UserTable" (user_id, user_email, models, created_at,
+                                             updated_at)
+            SELECT 'llm-u' || i, 'llm-user' || i || '@example.org', '{{}}', now(), now()
+            FROM generate_series(0, {KEYS - 1}) i""")
+        conn.execute(f"""
+            INSERT INTO "LiteLLM_VerificationToken" (token, key_name, key_alias, user_id,
+                                                     team_id, models, created_at, updated_at)
+            SELECT md5('key' || i) || md5('key2' || i), 'sk-...' || i, 'key-' || i,
+                   'llm-u' || i, 'team-' || (i % {TEAMS}), '{{}}', now(), now()
+            FROM generate_series(0, {KEYS - 1}) i""")
+
+
+def fill_litellm(url: str, lay: Layout, first: int, count: int) -> None:
+    """Spend logs number first .. first+count-1 of the LiteLLM share, and the daily rows
+    of their days (the days are new: LiteLLM's daily rows for them did not exist)."""
+    share = split(lay.events)["spend_logs"]
+    lo, hi = first * 3 // 10, (first + count) * 3 // 10
+    at = Layout(max(share, 1), lay.start).at("i")
+    with _attached(url, "postgres") as con:
+        con.execute(f"""
+            INSERT INTO src."LiteLLM_SpendLogs" (request_id, call_type, api_key, spend,
+                total_tokens, prompt_tokens, completion_tokens, "startTime", "endTime",
+                model, model_group, custom_llm_provider, "user", metadata, request_tags,
+                team_id, end_user, status, messages, response)
+            SELECT 'req-' || i, 'acompletion', md5('key' || k) || md5('key2' || k),
+                   p * 0.0000025 + o * 0.00001, p + o, p, o,
+                   make_timestamp(({at}) * 1000000), make_timestamp(({at}) * 1000000 + 2500000),
+                   'gpt-' || (i % 4), 'gpt-' || (i % 4), 'openai', 'llm-u' || k,
+                   '{{"status": "success"}}', '["User-Agent: curl", "proj-' || (i % 5) || '"]',
+                   'team-' || (k % {TEAMS}), CASE WHEN i % 3 = 0 THEN 'cust-' || (i % 40) END,
+                   CASE WHEN i % 40 = 0 THEN 'failure' ELSE 'success' END, '{{}}', '{{}}'
+            FROM (SELECT i, i * 7 % {KEYS} AS k, i * 17 % 3000 + 10 AS p,
+                         CASE WHEN i % 40 = 0 THEN 0 ELSE i * 31 % 1200 + 1 END AS o
+                  FROM range({lo}, {hi}) t(i))""")
+    import psycopg
+
+    start = datetime.fromtimestamp(lay.start + (lo * SPAN_DAYS * DAY) // max(share, 1), UTC)
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table, entity in (("LiteLLM_DailyUserSpend", "user_id"),
+                              ("LiteLLM_DailyTeamSpend", "team_id"),
+                              ("LiteLLM_DailyTagSpend", "tag")):
+            source = ('(SELECT s.*, jsonb_array_elements_text(s.request_tags) AS tag '
+                      'FROM "LiteLLM_SpendLogs" s)' if entity == "tag"
+                      else '(SELECT s.*, s."user" AS user_id FROM "LiteLLM_SpendLogs" s)')
+            conn.execute(f"""
+                INSERT INTO "{table}" (id, {entity}, date, api_key, model, model_group,
+                    custom_llm_provider, prompt_tokens, completion_tokens, spend,
+                    api_requests, successful_requests, failed_requests, updated_at)
+                SELECT md5(concat_ws('|', {entity}, day, api_key, model)), {entity}, day,
+                       api_key, model, max(model_group), 'openai', sum(prompt_tokens),
+                       sum(completion_tokens), sum(spend), count(*),
+                       count(*) FILTER (WHERE status = 'success'),
+                       count(*) FILTER (WHERE status <> 'success'),
+                       -- LiteLLM last updates a day's row as the day ends
+                       least(now(), day::date + 1)
+                FROM (SELECT *, to_char("startTime", 'YYYY-MM-DD') AS day FROM {source} x
+                      WHERE "startTime" >= %s) d
+                GROUP BY {entity}, day, api_key, model""", [start.replace(tzinfo=None)])
+
+
+# ---------------------------------------------------------------- both
+
+def generate(openwebui_url: str, dialect: str, litellm_url: str, events: int) -> Layout:
+    lay = layout(events)
+    create_openwebui(openwebui_url, dialect)
+    _without_sqlite_indexes(openwebui_url, dialect,
+                            lambda: fill_openwebui(openwebui_url, dialect, lay, 0, events))
+    create_litellm(litellm_url)
+    fill_litellm(litellm_url, lay, 0, events)
+    _analyze(openwebui_url, dialect, litellm_url)
+    return lay
+
+
+def add(openwebui_url: str, dialect: str, litellm_url: str, lay: Layout, count: int) -> None:
+    """`count` more events after the generated ones (the next 1% of the same stream)."""
+    fill_openwebui(openwebui_url, dialect, lay, lay.events, count)
+    fill_litellm(litellm_url, lay, lay.events, count)
+
+
+def _without_sqlite_indexes(url: str, dialect: str, fill) -> None:
+    """SQLite builds indexes far faster once than row by row: drop chat_message's, bulk
+    insert, recreate them (the database ends as Open WebUI's schema leaves it)."""
+    if dialect != "sqlite":
+        fill()
+        return
+    path = url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path)
+    indexes = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND "
+                           "tbl_name IN ('chat_message', 'chat', 'usage_log') "
+                           "AND sql IS NOT NULL").fetchall()
+    for (sql,) in indexes:
+        conn.execute("DROP INDEX " + sql.split()[2])
+    conn.commit()
+    conn.close()
+    fill()
+    conn = sqlite3.connect(path)
+    for (sql,) in indexes:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+
+
+def _analyze(openwebui_url: str, dialect: str, litellm_url: str) -> None:
+    import psycopg
+
+    if dialect == "sqlite":
+        conn = sqlite3.connect(openwebui_url.removeprefix("sqlite:///"))
+        conn.execute("ANALYZE")
+        conn.close()
+    for url in ([openwebui_url] if dialect == "postgres" else []) + [litellm_url]:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+
+
+class _attached:
+    """A DuckDB connection with the source attached (writable) as `src`."""
+
+    def __init__(self, url: str, dialect: str):
+        self.url, self.dialect = url, dialect
+
+    def __enter__(self):
+        self.con = duckdb.connect()
+        load_extension(self.con, self.dialect)
+        target = self.url.removeprefix("sqlite:///") if self.dialect == "sqlite" else self.url
+        self.con.execute(f"ATTACH '{target}' AS src (TYPE {self.dialect})")
+        return self.con
+
+    def __exit__(self, *exc):
+        self.con.close()

@@ -1,0 +1,147 @@
+"""An incremental build (only the days whose inputs changed) leaves every incremental
+model exactly as a full build would, whatever changed in the sources: new messages and
+requests, a chat deleted in the source, a chat's tags, a ledger row for an old message,
+an API key's team, routed pairs across midnight."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+
+import warehouse
+from tests import litellm_source
+from tests.test_ledger import LEDGER_DDL, MONEY
+from tests.test_reports import invoke
+from tests.test_routing import config, owui_data, proxy_data, replies, tokens
+from warehouse import models, sample
+
+INCREMENTAL = sorted(m.name for m in models.discover().values() if m.incremental)
+
+
+def contents(db) -> dict[str, list]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
+                for name in INCREMENTAL}
+    finally:
+        con.close()
+
+
+def last_build(db) -> dict[str, tuple[str, int]]:
+    with warehouse.open(db) as wh:
+        details = wh.sql("SELECT details FROM _warehouse.run_log "
+                         "ORDER BY started_at DESC LIMIT 1").item()
+    return {m["model"]: (m["mode"], m["rows"]) for m in json.loads(details)["models"]}
+
+
+def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_path):
+    assert {"core.source_responses", "core.usage_events", "core.routed_matches",
+            "marts.usage_hourly", "marts.tag_hourly", "marts.user_daily"} <= set(INCREMENTAL)
+    data = owui_data(days=40)  # the changes below touch few of these days
+    proxy, _ = proxy_data(data)
+    by_age = sorted(data.chats, key=lambda c: c.created_at)
+    victim, retagged, _, pruned, ledgered, chat = by_age[:6]  # on different days
+    # A long chat: a reply twelve days after the chat began.
+    model = replies(data)[0][1].model_id
+    retagged.messages.append(sample.Message(
+        "long-a", "assistant", "much later", retagged.created_at + 12 * 86400,
+        model_id=model, usage={"prompt_tokens": 7, "completion_tokens": 8}))
+    # A reply at 23:59:59 whose proxy record arrives later, dated after midnight: the pair
+    # straddles midnight, and only the proxy's side is new.
+    midnight = (max(m.created_at for c in data.chats for m in c.messages) // 86400 + 1) * 86400
+    chat.messages.append(sample.Message(
+        "inc-a", "assistant", "late answer", midnight - 1, model_id=model,
+        usage={"prompt_tokens": 321, "completion_tokens": 123}))
+    owui = make_source(data, "sqlite")
+    owui.execute(LEDGER_DDL.format(money=MONEY["sqlite"]))
+    litellm = make_litellm(proxy)
+    db = config(tmp_path, owui.url, litellm.url, routed=True)
+    cfg = str(tmp_path / "routed.toml")
+    assert {last_build(db)[n][0] for n in INCREMENTAL} == {"full"}
+
+    # Nothing new: the incremental models are left as they are.
+    invoke("--config", cfg, "run", "--quiet")
+    assert {last_build(db)[n][0] for n in INCREMENTAL} == {"unchanged"}
+
+    def rebuilt_as_full_build(what: str) -> dict:
+        """Run (an incremental build), then compare with a full build of the same data."""
+        invoke("--config", cfg, "run", "--quiet")
+        incremental, built = contents(db), last_build(db)
+        assert {built[n][0] for n in INCREMENTAL} == {"incremental"}, (what, built)
+        invoke("--config", cfg, "build", "--full", "--quiet")
+        full = contents(db)
+        for name in INCREMENTAL:
+            assert incremental[name] == full[name], (what, name)
+        return built
+
+    # In Open WebUI: a chat deleted, a chat re-tagged, one reply deleted from a chat.
+    owui.execute("DELETE FROM chat_message WHERE chat_id = ?", (victim.id,))
+    owui.execute("DELETE FROM chat WHERE id = ?", (victim.id,))
+    owui.execute("UPDATE chat SET meta = ?, updated_at = ? WHERE id = ?",
+                 (json.dumps({"tags": ["re-tagged"]}), midnight, retagged.id))
+    gone = next(m for m in pruned.messages if m.role == "assistant")
+    owui.execute("DELETE FROM chat_message WHERE id = ?", (f"{pruned.id}-{gone.id}",))
+    rebuilt_as_full_build("deletions and tags")
+    # A ledger row written three days after the reply it stands for: the reply leaves
+    # its own day's count.
+    old_reply = next(m for m in ledgered.messages if m.role == "assistant")
+    i, o = tokens(old_reply)
+    rng = random.Random(5)
+    owui.execute(
+        "INSERT INTO usage_log (id, user_id, chat_id, message_id, model_id, source, status, "
+        "input_tokens, output_tokens, cost, currency, created_at) "
+        "VALUES (?, ?, ?, ?, ?, 'chat', 'completed', ?, ?, '0.001', 'USD', ?)",
+        (str(uuid.UUID(int=rng.getrandbits(128))), ledgered.user_id, ledgered.id,
+         old_reply.id, old_reply.model_id, i + 1, o + 1, old_reply.created_at + 3 * 86400))
+    rebuilt_as_full_build("a late ledger row")
+
+    service = proxy.keys[0]
+    late = litellm_source.Request(
+        "req-late", service.token, "svc", None, None, model, model, "openai",
+        datetime.fromtimestamp(midnight + 1, UTC).replace(tzinfo=None), 900, 321, 123,
+        0.0042, ["User-Agent: open-webui"], "success")
+    with litellm.connect() as pg:
+        litellm_source.insert_requests(pg, [late])
+        pg.commit()
+    rebuilt_as_full_build("a pair across midnight")
+    # the pair straddling midnight is one call across sources
+    with warehouse.open(db) as wh:
+        routed = wh.sql("SELECT routed_via_event_id FROM core.usage_events "
+                        "WHERE event_id = ?", [f"openwebui:campus:{chat.id}-inc-a"]).item()
+    assert routed == "litellm:proxy:req-late"
+
+    with litellm.connect() as pg:
+        # the service key moves to a team: every day of its requests changes
+        pg.execute('UPDATE "LiteLLM_VerificationToken" SET team_id = %s, updated_at = now() '
+                   "WHERE token = %s", ("team-new", service.token))
+        pg.commit()
+    rebuilt_as_full_build("a key's team")
+
+    # One more reply, two days later: only its day (and neighbours) is written again.
+    later = sample.Message("inc-b", "assistant", "later answer", midnight + 2 * 86400,
+                           model_id=model, usage={"prompt_tokens": 5, "completion_tokens": 6})
+    conn = owui.connect()
+    sample.insert_messages(conn.cursor(), owui.ph, [(chat, later)])
+    conn.commit()
+    conn.close()
+    built = rebuilt_as_full_build("one reply")
+    assert built["core.usage_events"][1] < len(contents(db)["core.usage_events"]) / 4, built
+
+
+def test_changed_prices_rebuild_every_day(make_source, tmp_path):
+    src = make_source(sample.generate(seed=8, users=3, days=4, chats_per_user=2), "sqlite")
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url, "--quiet")
+    invoke("--db", str(db), "build", "--quiet")
+    invoke("--db", str(db), "build", "--quiet")
+    assert {last_build(db)[n][0] for n in INCREMENTAL} == {"unchanged"}
+    prices = tmp_path / "prices.toml"
+    day = (datetime(2026, 1, 1) + timedelta(days=1)).date()
+    prices.write_text(f'[[price]]\nmodel = "*"\ninput = 1\noutput = 2\ncurrency = "USD"\n'
+                      f"valid_from = {day}\n")
+    invoke("--db", str(db), "build", "--prices", str(prices), "--quiet")
+    assert {last_build(db)[n][0] for n in INCREMENTAL} == {"full"}
