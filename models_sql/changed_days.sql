@@ -74,7 +74,7 @@ instants as (
 ),
 
 days as (
-    select distinct cast(timezone('UTC', ts) as date) as day from instants where ts is not null
+    select distinct _warehouse.build_day(ts) as day from instants
 ),
 
 reach as (

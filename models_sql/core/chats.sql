@@ -1,16 +1,22 @@
 -- One row per chat of every Open WebUI source with its first user message (the model chat
--- browser's preview); deleted chats stay, flagged.
+-- browser's preview); deleted chats stay, flagged. Incremental by the chat's creation day
+-- (a chat that changes has its day rebuilt: models_sql/changed_days.sql); the preview's
+-- text is decoded for the first message only.
+-- incremental: created_at
 with chats as (
-    select * from staging.stg_openwebui__chat where not is_shared_copy
+    select * from staging.stg_openwebui__chat
+    where not is_shared_copy and _warehouse.in_build(created_at)
 ),
 
 first_messages as (
     select
-        source_name,
-        chat_id,
-        arg_min(content_text, created_at) filter (where role = 'user') as first_message
-    from core.messages
-    group by source_name, chat_id
+        m.source_name,
+        m.chat_id,
+        _warehouse.content_text(arg_min(m.content_json, m.created_at)
+            filter (where m.role = 'user')) as first_message
+    from core.messages as m
+    semi join chats on chats.source_name = m.source_name and chats.chat_id = m.chat_id
+    group by m.source_name, m.chat_id
 ),
 
 final as (

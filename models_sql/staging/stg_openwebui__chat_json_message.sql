@@ -33,6 +33,7 @@ renamed as (
         message ->> 'role' as role,
         message ->> 'model' as model_id,
         message ->> 'parentId' as parent_id,
+        (message -> 'content')::varchar as content_json,
         _warehouse.content_text((message -> 'content')::varchar) as content_text,
         coalesce(message -> 'usage', message -> 'info' -> 'usage')::varchar as usage_json,
         case when coalesce(message ->> 'error', 'false') not in ('false', 'null')

@@ -13,6 +13,7 @@ renamed as (
         role,
         model_id,
         parent_id,
+        content as content_json,
         _warehouse.content_text(content) as content_text,
         usage as usage_json,
         case when error is not null and error not in ('null', '{}', '""') then error end
