@@ -94,17 +94,32 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> Tabl
             _cursor_filter(spec, watermark, src.dialect))
     else:
         relation = src.table_relation(spec.name)
+    stage = (f"SELECT {select_list}, ?::VARCHAR AS _source, now() AS _ingested_at, "
+             f"NULL::TIMESTAMPTZ AS _deleted_at FROM {relation}")
+    first_copy = not incremental and (not _table_exists(con, raw) or not con.execute(
+        f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _stage AS SELECT {select_list}, "
-            "?::VARCHAR AS _source, now() AS _ingested_at, NULL::TIMESTAMPTZ AS _deleted_at "
-            f"FROM {relation}", [source.name])
+        if first_copy:
+            # Nothing of this source yet: stream the source straight into raw (no
+            # staging copy to hold in memory, nothing to merge or flag).
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage} LIMIT 0",
+                        [source.name])
+            _ensure_raw_table(con, raw, spec, stage="_stage")
+            row = con.execute(f"INSERT INTO {raw} BY NAME {stage}", [source.name]).fetchone()
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}", [source.name])
     except duckdb.Error as exc:
         raise WarehouseError(
             f"source {source.name!r}: cannot read table {spec.name}: {src.redact(one_line(exc))}"
         ) from None
-    _ensure_raw_table(con, raw, spec, stage="_stage")
     result = TableResult(source.name, spec.name, "incremental" if incremental else "full")
+    if first_copy:
+        result.rows_read = result.rows_inserted = int(row[0]) if row else 0
+        if spec.cursor:
+            _store_watermark(con, source.name, spec, watermark, _rows_of(raw, source.name))
+        con.execute("DROP TABLE IF EXISTS _stage")
+        return result
+    _ensure_raw_table(con, raw, spec, stage="_stage")
     result.rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
     if not incremental:  # the stage holds every key the source has
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_stage")
@@ -122,7 +137,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> Tabl
                     f"FROM {src.table_relation(spec.name)}")
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_keys")
     if spec.cursor:
-        _store_watermark(con, source.name, spec, watermark)
+        _store_watermark(con, source.name, spec, watermark, "_stage")
     con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _keys")
     return result
 
@@ -194,6 +209,11 @@ def _ensure_raw_table(con, raw: str, spec: TableSpec, stage: str | None) -> None
 
 
 def _key_match(spec: TableSpec, left: str, right: str) -> str:
+    """A one-column key is the source's primary key, never NULL: plain equality, which
+    DuckDB hashes (several times faster on big tables). A composite key may stand in for
+    a missing primary key (all columns of a log) and hold NULLs."""
+    if len(spec.key) == 1:
+        return f'{left}."{spec.key[0]}" = {right}."{spec.key[0]}"'
     return " AND ".join(f'{left}."{k}" IS NOT DISTINCT FROM {right}."{k}"' for k in spec.key)
 
 
@@ -204,13 +224,15 @@ def _drop_unchanged(con, raw: str, spec: TableSpec, source_name: str) -> None:
     columns = [name for (name,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = '_stage' "
         "AND database_name = 'temp'").fetchall() if name not in BOOKKEEPING_COLUMNS]
-    same = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM s."{c}"' for c in columns)
+    same = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM s."{c}"' for c in columns
+                        if c not in spec.key)
     con.execute(f"DELETE FROM _stage AS s USING {raw} AS r WHERE r._source = ? "
-                f"AND r._deleted_at IS NULL AND {same}", [source_name])
+                f"AND {_key_match(spec, 'r', 's')} AND r._deleted_at IS NULL "
+                f"AND {same or 'true'}", [source_name])
 
 
 def _source_count(con, src, spec: TableSpec) -> int:
-    return con.execute(f"SELECT n FROM {src.count_relation(spec.name)}").fetchone()[0]
+    return con.execute(f"SELECT n::BIGINT FROM {src.count_relation(spec.name)}").fetchone()[0]
 
 
 def _live_count(con, raw: str, source_name: str) -> int:
@@ -243,7 +265,19 @@ def _watermark(con, source_name: str, table: str) -> str | None:
     return row[0] if row else None
 
 
-def _store_watermark(con, source_name: str, spec: TableSpec, previous: str | None) -> None:
+def _rows_of(raw: str, source_name: str) -> str:
+    return f"(SELECT * FROM {raw} WHERE _source = '{source_name.replace(chr(39), chr(39) * 2)}')"
+
+
+def _table_exists(con, raw: str) -> bool:
+    schema, table = raw.split(".", 1)
+    return bool(con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
+        "AND database_name = current_database()", [schema, table.strip('"')]).fetchone()[0])
+
+
+def _store_watermark(con, source_name: str, spec: TableSpec, previous: str | None,
+                     rows: str) -> None:
     """Advance the cursor to the newest plausible value staged (never backwards).
 
     Values more than a day in the future are ignored: one corrupt far-future timestamp
@@ -254,13 +288,13 @@ def _store_watermark(con, source_name: str, spec: TableSpec, previous: str | Non
         expr = (f"CASE WHEN {column} > {EPOCH_MS_THRESHOLD} THEN {column} // 1000 "
                 f"ELSE {column} END")
         staged = con.execute(
-            f"SELECT max(v) FROM (SELECT {expr} AS v FROM _stage) "
+            f"SELECT max(v) FROM (SELECT {expr} AS v FROM {rows}) "
             "WHERE v <= epoch(now()) + 86400").fetchone()[0]
         values = [int(v) for v in (staged, previous) if v is not None]
         value = str(max(values)) if values else None
     else:
         staged = con.execute(
-            f"SELECT max({column})::VARCHAR FROM _stage "
+            f"SELECT max({column})::VARCHAR FROM {rows} "
             f"WHERE {column} <= now()::TIMESTAMP + INTERVAL 1 DAY").fetchone()[0]
         values = [v for v in (staged, previous) if v is not None]
         value = max(values) if values else None

@@ -14,6 +14,7 @@ from warehouse.errors import WarehouseError, one_line
 # Extensions come from the pinned PyPI wheels (duckdb-extension-<name>); the names DuckDB
 # expects for the files differ from the wheel names.
 _EXTENSION_FILES = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
+DEFAULT_MEMORY_LIMIT = "1200MB"  # peak RSS of a job stays under 2 GB (benchmarks/)
 _OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 BOOKKEEPING_DDL = """
@@ -59,6 +60,11 @@ def connect(path: str | os.PathLike, read_only: bool = False,
     # Marts bucket hours and days in UTC; reports convert to the reader's zone explicitly.
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
+        # Jobs stay within a fixed memory budget whatever the data's size: DuckDB spills
+        # large joins and aggregates to disk beside the file instead.
+        con.execute("SET memory_limit = ?", [os.environ.get("WAREHOUSE_MEMORY_LIMIT",
+                                                             DEFAULT_MEMORY_LIMIT)])
+        con.execute("SET preserve_insertion_order = false")
         con.execute(BOOKKEEPING_DDL)
         _check_or_record_version(con, shown)
     else:
