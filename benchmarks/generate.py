@@ -104,8 +104,12 @@ def fill_openwebui(url: str, dialect: str, lay: Layout, first: int, count: int) 
 
 def _chats(con, lay: Layout, first_reply: int, replies: int, all_replies: int) -> None:
     lo, hi = first_reply // 5, (first_reply + replies) // 5  # 5 replies per chat
-    # A chat's time is that of its first reply; one minute between messages.
-    at = Layout(max(all_replies // 5, 1), lay.start).at("c")
+    # Chats follow each other; a chat's 10 messages lie before the next chat begins (a
+    # minute apart at most), so the generated stream is in time order as Open WebUI
+    # writes it, and an increment is dated after all that came before.
+    chats = max(all_replies // 5, 1)
+    at = Layout(chats, lay.start).at("c")
+    gap = max(1, min(60, SPAN_DAYS * DAY // chats // 10))
     con.execute(f"""
         INSERT INTO src.chat (id, user_id, title, chat, created_at, updated_at, archived, meta)
         SELECT 'c' || c, 'u' || (c * 7 % {USERS}), 'chat ' || c, '{{}}', {at}, {at} + 600,
@@ -123,7 +127,7 @@ def _chats(con, lay: Layout, first_reply: int, replies: int, all_replies: int) -
                         ', "completion_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}}'
                     ELSE '{{"input_tokens": ' || (c * 13 % 3000 + 20) ||
                         ', "output_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}}' END,
-               {at} + k * 60, {at} + k * 60
+               {at} + k * {gap}, {at} + k * {gap}
         FROM range({lo}, {hi}) t(c), range(10) m(k)""")
 
 

@@ -130,15 +130,22 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> Tabl
                             - result.rows_updated)
     con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _stage")
     if incremental and _source_count(con, src, spec) != _live_count(con, raw, source.name):
-        # Only a table that lost rows needs every key read back (a full scan of the
-        # source): counting is cheap, reading 10M keys each night is not.
+        # Only a table whose count differs needs every key read back (a full scan of the
+        # source): counting is cheap, reading 10M keys each night is not. The keys tell
+        # rows gone from the source, and rows the cursor missed (written late, dated
+        # before the watermark), which are copied now.
         keys = ", ".join(f'"{k}"' for k in spec.key)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT {keys} "
                     f"FROM {src.table_relation(spec.name)}")
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_keys")
+        late = _copy_late_rows(con, raw, spec, source.name, src.table_relation(spec.name),
+                               select_list)
+        result.rows_read += late
+        result.rows_inserted += late
     if spec.cursor:
         _store_watermark(con, source.name, spec, watermark, "_stage")
-    con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _keys")
+    con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _keys; "
+                "DROP TABLE IF EXISTS _late")
     return result
 
 
@@ -229,6 +236,25 @@ def _drop_unchanged(con, raw: str, spec: TableSpec, source_name: str) -> None:
     con.execute(f"DELETE FROM _stage AS s USING {raw} AS r WHERE r._source = ? "
                 f"AND {_key_match(spec, 'r', 's')} AND r._deleted_at IS NULL "
                 f"AND {same or 'true'}", [source_name])
+
+
+def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str, table: str,
+                    select_list: str) -> int:
+    """Copy the rows whose keys the source has and raw has not live (never copied, or
+    flagged deleted and back in the source); return how many."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _late AS SELECT k.* FROM _keys AS k "
+                f"ANTI JOIN (SELECT * FROM {raw} WHERE _source = ? AND _deleted_at IS NULL) "
+                f"AS r ON {_key_match(spec, 'k', 'r')}", [source_name])
+    if not con.execute("SELECT count(*) FROM _late").fetchone()[0]:
+        return 0
+    con.execute(f"DELETE FROM {raw} AS r USING _late AS k WHERE r._source = ? AND "
+                f"{_key_match(spec, 'r', 'k')}", [source_name])
+    row = con.execute(
+        f"INSERT INTO {raw} BY NAME SELECT {select_list}, ?::VARCHAR AS _source, "
+        "now() AS _ingested_at, NULL::TIMESTAMPTZ AS _deleted_at "
+        f"FROM (SELECT s.* FROM {table} AS s SEMI JOIN _late AS k "
+        f"ON {_key_match(spec, 's', 'k')})", [source_name]).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _source_count(con, src, spec: TableSpec) -> int:

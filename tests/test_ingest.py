@@ -89,6 +89,36 @@ def test_incremental_ingest_picks_up_changes_and_keeps_deleted_chats(
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_a_row_written_late_with_an_old_timestamp_is_still_copied(make_source, tmp_path,
+                                                                  dialect):
+    """A message committed after the ingest that read past its time (clock skew, an
+    import, a slow transaction) is dated before the watermark's overlap; the cursor
+    cannot see it, the row count can."""
+    data = small()
+    src = make_source(data, dialect)
+    db = tmp_path / "usage.duckdb"
+    ingest = ("--db", str(db), "ingest", "--url", src.url, "--name", "campus")
+    invoke(*ingest)
+    chat = data.chats[3]
+    old = min(m.created_at for c in data.chats for m in c.messages) + 60  # days ago
+    late = sample.Message("late-a", "assistant", "written late", old, model_id="gpt-4o",
+                          usage={"input_tokens": 70, "output_tokens": 30})
+    conn = src.connect()
+    sample.insert_messages(conn.cursor(), src.ph, [(chat, late)])
+    conn.commit()
+    conn.close()
+    out = invoke(*ingest)
+    line = [x for x in out.splitlines() if x.startswith("campus.chat_message:")][0]
+    assert ", 1 new," in line and line.endswith(" 0 gone from source"), line
+    chat.messages.append(late)
+    invoke("--db", str(db), "build")
+    assert report(db, "summary")[0] == expected.summary(expected.rows(data))
+    # and the next run finds the counts equal again: no key scan, nothing new
+    again = [x for x in invoke(*ingest).splitlines() if x.startswith("campus.chat_message:")]
+    assert again[0].endswith(" 0 new, 0 changed, 0 gone from source"), again
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_legacy_database_messages_come_from_chat_json(make_source, tmp_path, dialect):
     data = small()
     src = make_source(data, dialect, legacy=True)

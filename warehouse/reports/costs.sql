@@ -4,22 +4,45 @@
 -- the price file's own currency) converts at the file's rate in force on each UTC day;
 -- without either the costs must share one currency. unpriced_responses counts responses no price covers. A user in
 -- several groups (or a response with several tags) is charged to each of them.
-with charged as (
+with hourly as (
+    -- one row per hour, segment and currencies first: the per-row work below then runs
+    -- on thousands of rows, not on the millions of hourly facts
     select
-        {period} as period,
+        facts.ts,
         {segment} as segment,
-        facts.*
+        facts.cost_currency,
+        facts.repriced_currency,
+        sum(facts.messages) as messages,
+        sum(facts.input_tokens) as input_tokens,
+        sum(facts.output_tokens) as output_tokens,
+        sum(facts.unpriced) as unpriced,
+        sum(facts.cost) as cost,
+        sum(facts.repriced_cost) as repriced_cost
     from facts
     {segment_join}
+    group by all
+),
+
+charged as (
+    select {period} as period, facts.* from hourly as facts
+),
+
+-- per UTC day: a rate holds for a whole day
+daily as (
+    select period, segment, cast(timezone('UTC', ts) as date) as day, cost_currency,
+        repriced_currency, sum(cost) as cost, sum(repriced_cost) as repriced_cost
+    from charged
+    group by all
 ),
 
 amounts as (
-    select period, segment, ts, 'as-billed' as kind, cost_currency as currency, cost as amount
-    from charged
+    select period, segment, day, 'as-billed' as kind, cost_currency as currency,
+        cost as amount
+    from daily
     where cost is not null and $cost_mode in ('as-billed', 'both')
     union all
-    select period, segment, ts, 'repriced', repriced_currency, repriced_cost
-    from charged
+    select period, segment, day, 'repriced', repriced_currency, repriced_cost
+    from daily
     where repriced_cost is not null and $cost_mode in ('repriced', 'both')
 ),
 
@@ -31,8 +54,7 @@ converted as (
         case
             when $currency is null or a.currency = $currency then a.amount::decimal(38, 12)
             when r.rate is null then error('no rate from ' || a.currency || ' to '
-                || $currency || ' in force on '
-                || strftime(timezone('UTC', a.ts), '%Y-%m-%d')
+                || $currency || ' in force on ' || strftime(a.day, '%Y-%m-%d')
                 || ' in the price file (add a [[rate]] with from = "' || a.currency
                 || '", to = "' || $currency || '")')
             else a.amount::decimal(38, 12) * r.rate
@@ -43,8 +65,8 @@ converted as (
         on $currency is not null
         and r.from_currency = a.currency
         and r.to_currency = $currency
-        and cast(timezone('UTC', a.ts) as date) >= r.valid_from
-        and (r.valid_until is null or cast(timezone('UTC', a.ts) as date) < r.valid_until)
+        and a.day >= r.valid_from
+        and (r.valid_until is null or a.day < r.valid_until)
 ),
 
 currencies as (
