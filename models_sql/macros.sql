@@ -100,18 +100,24 @@ create or replace macro _warehouse.build_day(ts) as (
     cast(timezone('UTC', coalesce(ts, timestamptz '1970-01-01 00:00:00+00')) as date)
 );
 
+-- The range test comes first: DuckDB pushes it below a staging view's JSON decoding
+-- (build_from and build_until bound the days), which the list test alone is not.
 create or replace macro _warehouse.in_build(ts) as (
     getvariable('build_days') is null
-    or list_contains(getvariable('build_days'), _warehouse.build_day(ts))
+    or (coalesce(ts, timestamptz '1970-01-01 00:00:00+00') >= getvariable('build_from')
+        and coalesce(ts, timestamptz '1970-01-01 00:00:00+00') < getvariable('build_until')
+        and list_contains(getvariable('build_days'), _warehouse.build_day(ts)))
 );
 
 -- In a rebuilt day or at most `seconds` (under a day) from one: the neighbours a
 -- computation over a time window must see.
 create or replace macro _warehouse.near_build(ts, seconds) as (
     getvariable('build_days') is null
-    or list_contains(getvariable('build_days'), _warehouse.build_day(ts))
-    or list_contains(getvariable('build_days'),
-        _warehouse.build_day(ts - to_seconds(seconds)))
-    or list_contains(getvariable('build_days'),
-        _warehouse.build_day(ts + to_seconds(seconds)))
+    or (ts >= getvariable('build_from') - to_seconds(seconds)
+        and ts < getvariable('build_until') + to_seconds(seconds)
+        and (list_contains(getvariable('build_days'), _warehouse.build_day(ts))
+            or list_contains(getvariable('build_days'),
+                _warehouse.build_day(ts - to_seconds(seconds)))
+            or list_contains(getvariable('build_days'),
+                _warehouse.build_day(ts + to_seconds(seconds)))))
 );

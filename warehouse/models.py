@@ -182,6 +182,7 @@ def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
     con.execute("BEGIN TRANSACTION")
     try:
         macros = (builtin_dir() / MACROS_FILE).read_text()
+        _set_window(con, None)  # before the macros, which bind the variables' types
         con.execute(macros)
         if prepare:
             prepare(con)
@@ -191,11 +192,11 @@ def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
                 progress(name)
             results.append(_build_one(con, models[name], plan))
         _record(con, models, order, macros)
-        con.execute("SET VARIABLE build_days = NULL::DATE[]")
+        _set_window(con, None)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
-        con.execute("SET VARIABLE build_days = NULL::DATE[]")
+        _set_window(con, None)
         raise
     return results
 
@@ -281,15 +282,25 @@ def _build_one(con, model: Model, plan: Plan) -> BuildResult:
 
 def _rebuild_days(con, model: Model, days: list) -> int:
     """Delete the rows of the changed days and insert them again (half-open UTC days)."""
-    con.execute("SET VARIABLE build_days = ?::DATE[]", [days])
+    _set_window(con, days)
     con.execute(f"DELETE FROM {model.name} WHERE _warehouse.in_build({model.incremental})")
     row = con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM (\n{model.sql}\n)"
                       ).fetchone()
     return int(row[0]) if row else 0
 
 
+def _set_window(con, days: list | None) -> None:
+    """The days the in_build macros keep (None: all). The bounds are set, and typed,
+    even then: the macros bind before they fold."""
+    con.execute("SET VARIABLE build_days = ?::DATE[]", [days])
+    first, last = (min(days), max(days)) if days else ("1970-01-01", "1970-01-01")
+    con.execute("SET VARIABLE build_from = timezone('UTC', ?::DATE::TIMESTAMP)", [first])
+    con.execute("SET VARIABLE build_until = timezone('UTC', ?::DATE::TIMESTAMP) "
+                "+ INTERVAL 1 DAY", [last])
+
+
 def _replace(con, model: Model) -> int | None:
-    con.execute("SET VARIABLE build_days = NULL::DATE[]")
+    _set_window(con, None)
     other = "VIEW" if model.materialized == "table" else "TABLE"
     exists = con.execute(
         "SELECT table_type FROM information_schema.tables WHERE table_schema = ? "
