@@ -138,8 +138,11 @@ def _settle_wal(path: Path) -> None:
 
 
 def _discard(work: Path) -> None:
+    """The copy, its write-ahead log and DuckDB's spill folder (a job killed mid-build
+    leaves all three)."""
     _discard_file(work)
     _discard_file(work.with_name(work.name + ".wal"))
+    shutil.rmtree(work.with_name(work.name + ".tmp"), ignore_errors=True)
 
 
 def _discard_file(path: Path) -> None:
