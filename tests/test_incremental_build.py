@@ -50,6 +50,10 @@ def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_pa
     retagged.messages.append(sample.Message(
         "long-a", "assistant", "much later", retagged.created_at + 12 * 86400,
         model_id=model, usage={"prompt_tokens": 7, "completion_tokens": 8}))
+    # A reply whose timestamp is unusable (dated by its chat, rebuilt with the chat's day).
+    retagged.messages.append(sample.Message(
+        "undated-a", "assistant", "no usable time", 5, model_id=model,
+        usage={"prompt_tokens": 9, "completion_tokens": 10}))
     # A reply at 23:59:59 whose proxy record arrives later, dated after midnight: the pair
     # straddles midnight, and only the proxy's side is new.
     midnight = (max(m.created_at for c in data.chats for m in c.messages) // 86400 + 1) * 86400

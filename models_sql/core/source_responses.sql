@@ -13,14 +13,22 @@ with ledger as (
     select * from staging.stg_openwebui__usage_log
 ),
 
+-- two plain filters rather than one with OR: DuckDB then keeps the rows to the rebuilt
+-- days before it decodes their usage JSON
+assistant_messages as (
+    select * from core.messages
+    where role = 'assistant' and created_at is not null and _warehouse.in_build(created_at)
+    union all
+    -- undated: dated by their chat below, whatever days are rebuilt
+    select * from core.messages where role = 'assistant' and created_at is null
+),
+
 responses as (
     select *
-    from core.messages
-    where role = 'assistant'
-        and (created_at is null or _warehouse.in_build(created_at))
-        and (source_name, message_row_id) not in (
-            select (source_name, message_row_id) from ledger where message_row_id is not null
-        )
+    from assistant_messages
+    where (source_name, message_row_id) not in (
+        select (source_name, message_row_id) from ledger where message_row_id is not null
+    )
 ),
 
 chats as (
