@@ -2,12 +2,19 @@
 -- in the trailing 7 days (wau) and the trailing --mau-days days (mau), and stickiness
 -- dau / mau; per segment of --by (a user in several segments counts in each). facts
 -- starts --mau-days - 1 days before --since, so the first day's windows are whole.
-with activity as (
+-- each hour's local day computed once (time zone arithmetic per fact row would dominate)
+with hours as (
+    select ts, cast(timezone($tz, ts) as date) as day
+    from (select distinct ts from facts)
+),
+
+activity as (
     select distinct
-        cast(timezone($tz, facts.ts) as date) as day,
+        hours.day,
         {segment} as segment,
         facts.user_id
     from facts
+    join hours on hours.ts = facts.ts
     {segment_join}
     where facts.user_id is not null
 ),

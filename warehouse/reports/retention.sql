@@ -2,10 +2,17 @@
 -- report's time zone) they were ever active in; for each later period, how many of the
 -- cohort were active and their share. Cohorts starting in the window are shown; facts
 -- holds all history up to --until, so "first" means first ever.
-with activity as (
-    select distinct user_id, date_trunc($granularity, timezone($tz, ts))::date as period
+-- each hour's period computed once (time zone arithmetic per fact row would dominate)
+with hours as (
+    select ts, date_trunc($granularity, timezone($tz, ts))::date as period
+    from (select distinct ts from facts)
+),
+
+activity as (
+    select distinct facts.user_id, hours.period
     from facts
-    where user_id is not null
+    join hours on hours.ts = facts.ts
+    where facts.user_id is not null
 ),
 
 firsts as (
