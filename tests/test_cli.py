@@ -67,7 +67,13 @@ def test_python_api_gives_the_cli_figures(demo_dir):
             frame = wh.report(name, tz="Europe/Berlin")
             # the API keeps exact decimals; JSON writes them as numbers
             assert json.loads(to_json(frame.columns, frame.rows())) == cli_rows, name
-        assert "user_daily" in wh.marts()
+        marts = {r["mart"]: r for r in wh.marts().to_dicts()}
+        assert set(marts) == {"usage_hourly", "tag_hourly", "user_daily", "model_daily",
+                              "feedback_daily"}
+        # what each holds, from its model file's comment, and its columns with types
+        assert marts["user_daily"]["description"].startswith("One row per UTC day x source")
+        assert "messages BIGINT" in marts["user_daily"]["columns"]
+        assert all(m["description"] and m["columns"] for m in marts.values())
         assert wh.mart("user_daily")["messages"].sum() == wh.sql(
             "select count(*) as n from core.usage_events")["n"][0]
     finally:

@@ -67,10 +67,16 @@ class Warehouse:
             raise WarehouseError(f"no mart {name!r}: see wh.marts()")
         return self.con.execute(f'SELECT * FROM marts."{name}"').pl()
 
-    def marts(self) -> list[str]:
-        return [r[0] for r in self.con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
-            "ORDER BY 1").fetchall()]
+    def marts(self):
+        """The marts as a polars DataFrame: name, what it holds, its columns ("name TYPE")."""
+        return self.con.execute(
+            "SELECT t.table_name AS mart, coalesce(t.comment, '') AS description, "
+            "list(c.column_name || ' ' || c.data_type ORDER BY c.column_index) AS columns "
+            "FROM duckdb_tables() AS t JOIN duckdb_columns() AS c "
+            "ON c.database_name = t.database_name AND c.schema_name = t.schema_name "
+            "AND c.table_name = t.table_name "
+            "WHERE t.database_name = current_database() AND t.schema_name = 'marts' "
+            "GROUP BY ALL ORDER BY mart").pl()
 
 
 def open(path: str | os.PathLike) -> Warehouse:  # noqa: A001 - the documented entry point

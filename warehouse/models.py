@@ -271,6 +271,7 @@ def _build_one(con, model: Model, plan: Plan) -> BuildResult:
             rows = 0
         else:
             rows = _replace(con, model)
+        _describe(con, model)
     except duckdb.Error as exc:
         raise WarehouseError(f"{model.path}: {one_line(exc)}") from None
     seconds = time.monotonic() - started
@@ -287,6 +288,25 @@ def _rebuild_days(con, model: Model, days: list) -> int:
     row = con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM (\n{model.sql}\n)"
                       ).fetchone()
     return int(row[0]) if row else 0
+
+
+def description(model: Model) -> str:
+    """The model file's leading comment, header lines left out: what the model holds."""
+    lines = []
+    for line in model.sql.splitlines():
+        if not line.startswith("--"):
+            break
+        text = line[2:].strip()
+        if not _HEADER.match(line) and not _INCREMENTAL.match(line):
+            lines.append(text)
+    return " ".join(t for t in lines if t)
+
+
+def _describe(con, model: Model) -> None:
+    """Keep the description in the warehouse (DuckDB's table comment) for notebooks."""
+    kind = "TABLE" if model.materialized == "table" else "VIEW"
+    text = description(model).replace("'", "''")
+    con.execute(f"COMMENT ON {kind} {model.name} IS '{text}'")
 
 
 def _set_window(con, days: list | None) -> None:
