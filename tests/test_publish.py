@@ -241,3 +241,12 @@ def test_run_prints_one_summary_line_and_logs_it(site):
                      "ORDER BY started_at").rows()
     assert len(log) == 3 and lines[0].split()[1].rstrip(":") == log[1][0]
     assert log[1][1] > 0
+
+
+def test_a_new_warehouse_is_readable_by_its_owner_only(site):
+    db = site / "usage.duckdb"
+    assert db.stat().st_mode & 0o777 == 0o600
+    db.chmod(0o640)  # an admin who shares it with a group keeps that
+    add_messages(site / "webui.db")
+    assert run_process(site, "--quiet").wait(timeout=120) == 0
+    assert db.stat().st_mode & 0o777 == 0o640

@@ -75,12 +75,12 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run") -
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
-    with run_lock(path, wait, command):
+    with run_lock(path, wait, command), _owner_only():
         work = building_path(path)
         _discard(work)  # left by a job that was killed
         if path.exists():
             _settle_wal(path)
-            _copy(path, work)
+            _copy(path, work)  # keeps the published file's permissions
         con = None
         try:
             con = db.connect(work, name=path)
@@ -94,6 +94,18 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run") -
                 con.close()
             _discard(work)
             raise
+
+
+@contextmanager
+def _owner_only() -> Iterator[None]:
+    """Files a job creates (a new warehouse, its write-ahead log, DuckDB's spill files)
+    hold personal data: readable by their owner only. An existing warehouse keeps the
+    permissions its admin gave it."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def _copy(source: Path, target: Path) -> None:
