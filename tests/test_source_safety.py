@@ -56,3 +56,35 @@ def test_a_select_only_postgresql_role_is_enough(make_source, pg_url, tmp_path):
     invoke("--db", str(db), "build", "--quiet")
     replies = sum(1 for c in data.chats for m in c.messages if m.role == "assistant")
     assert report(db, "summary")[0]["total_messages"] == replies
+
+
+def test_a_password_never_reaches_output_errors_or_the_warehouse(make_source, pg_url,
+                                                                 tmp_path):
+    """The password of a source URL, through a good run, a failing run and status:
+    not in standard output or error, not in any file the warehouse leaves behind."""
+    from click.testing import CliRunner
+
+    from warehouse.cli import cli
+
+    src = make_source(sample.generate(seed=2, users=3, days=4, chats_per_user=2), "postgres")
+    password = src.url.split("://", 1)[1].split("@", 1)[0].split(":", 1)[1]
+    assert password
+    config = tmp_path / "warehouse.toml"
+    db = tmp_path / "usage.duckdb"
+    config.write_text(f'[warehouse]\ndb = "{db}"\n\n[sources.campus]\nkind = "openwebui"\n'
+                      f'url = "{src.url}"\n')
+    outputs = []
+    for args in (["run"], ["status"], ["report", "summary"]):
+        result = CliRunner().invoke(cli, ["--config", str(config), *args])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    # a source that refuses the connection: the error names the URL, masked
+    bad = src.url.rsplit("/", 1)[0] + "/no_such_database"
+    config.write_text(config.read_text().replace(src.url, bad))
+    failed = CliRunner().invoke(cli, ["--config", str(config), "run"])
+    assert failed.exit_code == 1 and "***" in failed.output, failed.output
+    outputs.append(failed.output)
+    assert not [o for o in outputs if password in o]
+    leftovers = [p for p in tmp_path.rglob("*") if p.is_file() and p != config]
+    assert db in leftovers
+    assert not [p for p in leftovers if password.encode() in p.read_bytes()]
