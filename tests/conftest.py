@@ -137,3 +137,15 @@ def make_litellm(pg_url, litellm_templates):
         return SourceDB("postgres", url)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory):
+    """`warehouse demo`'s folder: the sample Open WebUI database, config, prices and the
+    built warehouse."""
+    from tests.test_reports import invoke
+
+    folder = tmp_path_factory.mktemp("demo")
+    out = invoke("demo", "--dir", str(folder))
+    assert "warehouse report summary" in out and "warehouse report models" in out
+    return folder

@@ -21,14 +21,6 @@ from warehouse.reports import REPORTS
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-@pytest.fixture(scope="module")
-def demo_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("demo")
-    out = invoke("demo", "--dir", str(folder))
-    assert "warehouse report summary" in out and "warehouse report models" in out
-    return folder
-
-
 def test_demo_runs_the_whole_pipeline(demo_dir):
     config = str(demo_dir / "warehouse.toml")
     summary = json.loads(invoke("--config", config, "report", "summary", "--format", "json"))
@@ -121,3 +113,10 @@ def test_installed_wheel_works_outside_the_clone(tmp_path):
         cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "warehouse report models" in result.stdout
+    # the dashboard's page template ships too
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from warehouse.cli import main; sys.argv = "
+         "['warehouse', '--config', 'd/warehouse.toml', 'dashboard', '--output', 'u.html']; "
+         "main()"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "vegaEmbed" in (tmp_path / "u.html").read_text()

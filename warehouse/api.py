@@ -40,6 +40,16 @@ class Warehouse:
         return pl.DataFrame(result.records(), schema=result.columns, orient="row") \
             if result.rows else pl.DataFrame(schema=result.columns)
 
+    def chart(self, name: str, **filters):
+        """A report as an Altair chart (the one `report --chart` draws), e.g. in a notebook:
+        wh.chart("daily", granularity="week")."""
+        import altair as alt
+
+        from warehouse import charts
+
+        filters = reports.Filters(**filters)
+        return alt.Chart.from_dict(charts.spec(self.run_report(name, filters), filters))
+
     def fetch(self, sql: str, params=None) -> tuple[list[str], list[tuple]]:
         try:
             cursor = self.con.execute(sql, params)

@@ -166,25 +166,32 @@ def status(ctx):
     from warehouse import output, pipeline
 
     st = pipeline.status(_config(ctx))
+    width = output.terminal_width()
     click.echo("Last jobs (the run log: _warehouse.run_log)")
     click.echo(output.to_table(["run_id", "command", "started_at", "seconds", "rows_read",
-                                "models_built"], st.runs))
+                                "models_built"], st.runs, width))
     click.echo("Sources")
     click.echo(output.to_table(["source", "kind", "tables_present", "checked_at"],
-                               st.sources))
+                               st.sources, width))
     click.echo("Watermarks")
     click.echo(output.to_table(["source", "table", "cursor", "value", "updated_at"],
-                               st.watermarks))
+                               st.watermarks, width))
     click.echo("Last ingest per table")
     click.echo(output.to_table(["source", "table", "mode", "finished_at", "read", "new",
-                                "changed", "gone"], st.last_runs))
+                                "changed", "gone"], st.last_runs, width))
     click.echo("Tables")
-    click.echo(output.to_table(["table", "rows"], st.tables))
+    click.echo(output.to_table(["table", "rows"], st.tables, width))
 
 
-def report_options(func):
-    """Options every report takes, declared once."""
-    options = [
+def _apply(options: list, func):
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def filter_options(func):
+    """The options that choose which responses count: reports and the dashboard."""
+    return _apply([
         click.option("--since", help="Start, inclusive: YYYY-MM-DD or YYYY-MM-DDTHH:MM."),
         click.option("--until", help="End, exclusive: YYYY-MM-DD or YYYY-MM-DDTHH:MM."),
         click.option("--tz", default="UTC", show_default=True,
@@ -199,6 +206,14 @@ def report_options(func):
         click.option("--tag", "tags", multiple=True,
                      help="Only responses with this exact tag (repeatable: any of them)."),
         click.option("--tag-like", help="Only responses with a tag containing this text."),
+        click.option("--exclude-deleted", is_flag=True,
+                     help="Leave out responses deleted (or purged) in the source."),
+    ], func)
+
+
+def report_options(func):
+    """Options every report takes, declared once."""
+    return filter_options(_apply([
         click.option("--granularity",
                      help="hour, day, week or month (daily: day; retention: week; "
                           "costs: month, or all)."),
@@ -222,15 +237,13 @@ def report_options(func):
                      help="users: rows per --page."),
         click.option("--compat",
                      help="litellm: tags and active-users exactly as LiteLLM computes them."),
-        click.option("--exclude-deleted", is_flag=True,
-                     help="Leave out responses deleted (or purged) in the source."),
         click.option("--format", "fmt", default="table", show_default=True,
                      help="table, json, csv or parquet."),
         click.option("--output", help="Write to this file instead of standard output."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
+        click.option("--chart", type=click.Path(dir_okay=False),
+                     help="Draw the report to this .png, .svg or .html file (offline); "
+                          "rows are then written only with --output."),
+    ], func))
 
 
 @cli.command()
@@ -238,7 +251,7 @@ def report_options(func):
 @report_options
 @click.pass_context
 @user_errors
-def report(ctx, name, fmt, output, exclude_deleted, **options):
+def report(ctx, name, fmt, output, chart, exclude_deleted, **options):
     """Answer a named question: summary, models, users, daily, tokens, chats, feedback,
     tags, active-users, retention, keys, teams, costs, unpriced-models, credits, limits.
 
@@ -253,6 +266,8 @@ def report(ctx, name, fmt, output, exclude_deleted, **options):
         warehouse report tags --compat litellm --since 2026-11-01 --until 2026-11-08
 
         warehouse report costs --by group --granularity month --currency EUR
+
+        warehouse report daily --granularity week --chart usage.png
     """
     from warehouse import api
     from warehouse import output as out
@@ -265,9 +280,53 @@ def report(ctx, name, fmt, output, exclude_deleted, **options):
         result = wh.run_report(name, filters)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    text = out.render(result.columns, result.rows, fmt, output)
+    if chart:
+        from warehouse import charts
+
+        charts.write(charts.spec(result, filters), chart)
+        click.echo(f"chart of report {name} ({len(result.rows):,} rows): {chart}", err=True)
+        if not output:
+            return
+    text = out.render(result.columns, result.rows, fmt, output, out.terminal_width())
     if text is not None:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@filter_options
+@click.option("--output", default="usage.html", show_default=True,
+              type=click.Path(dir_okay=False), help="The HTML file to write.")
+@click.pass_context
+@user_errors
+def dashboard(ctx, output, exclude_deleted, **options):
+    """Write one self-contained HTML page of the main charts and tables.
+
+    The page opens offline (scripts and data are inside it): usage over time, active
+    users, models, tokens, top users, costs by group and over time, tags; with the
+    filters used and how fresh the data is. Without --since: the last 90 days with data.
+
+    Example:
+
+        warehouse dashboard --output usage.html
+
+        warehouse dashboard --group Students --since 2026-09-01 --tz Europe/Berlin
+    """
+    from warehouse import api
+    from warehouse import dashboard as dashboard_module
+    from warehouse.reports import Filters
+
+    filters = Filters(include_deleted=not exclude_deleted, **options)
+    target = Path(output)
+    if not target.resolve().parent.is_dir():
+        raise WarehouseError(f"--output {output}: folder {target.resolve().parent} "
+                             "does not exist")
+    with api.open(_config(ctx).db) as wh:
+        text = dashboard_module.build(wh, filters)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise WarehouseError(f"--output {output}: {exc.strerror or exc}") from None
+    click.echo(f"dashboard: {output} ({len(text.encode()) / 1e6:.1f} MB, opens offline)")
 
 
 @cli.command()
@@ -289,7 +348,7 @@ def query(ctx, sql, fmt, output):
 
     with api.open(_config(ctx).db) as wh:
         columns, rows = wh.fetch(sql)
-    text = out.render(columns, rows, fmt, output)
+    text = out.render(columns, rows, fmt, output, out.terminal_width())
     if text is not None:
         click.echo(text, nl=False)
 
@@ -309,7 +368,8 @@ def list_models(ctx):
     found = models.discover(_config(ctx).user_models)
     rows = [(n, found[n].materialized, ", ".join(sorted(found[n].depends_on | found[n].external)))
             for n in models.build_order(found)]
-    click.echo(output.to_table(["model", "materialized", "reads"], rows), nl=False)
+    click.echo(output.to_table(["model", "materialized", "reads"], rows,
+                                output.terminal_width()), nl=False)
 
 
 @cli.command()
@@ -338,7 +398,7 @@ def demo(ctx, folder):
         for name in ("summary", "models"):
             result = wh.run_report(name, Filters())
             click.echo(f"warehouse report {name}")
-            click.echo(output.to_table(result.columns, result.rows))
+            click.echo(output.to_table(result.columns, result.rows, output.terminal_width()))
     click.echo(f"Next: warehouse --config {config_file} report users --tz Europe/Berlin")
 
 

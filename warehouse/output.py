@@ -14,7 +14,8 @@ from warehouse.errors import WarehouseError
 FORMATS = ("table", "json", "csv", "parquet")
 
 
-def _plain(value):
+def plain(value):
+    """A value as JSON has it: exact decimals as numbers, dates as ISO text."""
     if isinstance(value, Decimal):
         return float(value) if value != value.to_integral_value() else int(value)
     if isinstance(value, datetime | date):
@@ -24,7 +25,7 @@ def _plain(value):
 
 def to_json(columns: list[str], rows: list[tuple]) -> str:
     """An array of flat row objects (the upstream analytics APIs' field names)."""
-    records = [{c: _plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+    records = [{c: plain(v) for c, v in zip(columns, row, strict=True)} for row in rows]
     return json.dumps(records, indent=2, ensure_ascii=False)
 
 
@@ -33,7 +34,7 @@ def to_csv(columns: list[str], rows: list[tuple]) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow(["" if v is None else _plain(v) for v in row])
+        writer.writerow(["" if v is None else plain(v) for v in row])
     return buffer.getvalue()
 
 
@@ -46,27 +47,60 @@ def _cell(value) -> str:
         return f"{value:,}"
     if isinstance(value, float | Decimal):
         return f"{value:,.2f}"
-    text = str(_plain(value))
+    text = str(plain(value))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def to_table(columns: list[str], rows: list[tuple]) -> str:
-    """Aligned columns, numbers right-aligned with thousands separators."""
+def to_table(columns: list[str], rows: list[tuple], width: int | None = None) -> str:
+    """Aligned columns, numbers right-aligned with thousands separators; text columns are
+    cut (with "...") so that each line fits `width` characters, when a width is given."""
     cells = [[_cell(v) for v in row] for row in rows]
     numeric = [all(isinstance(r[i], int | float | Decimal) and not isinstance(r[i], bool)
                    for r in rows if r[i] is not None) and any(r[i] is not None for r in rows)
                for i in range(len(columns))]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    if width:
+        widths = _fit(widths, numeric, width)
+    cut = [[_cut(v, w) for v, w in zip(row, widths, strict=True)]
+           for row in [list(columns), *cells]]
 
     def line(values):
         return "  ".join(v.rjust(w) if num else v.ljust(w)
                          for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
 
-    out = [line(columns), line(["-" * w for w in widths])]
-    out += [line(r) for r in cells]
+    out = [line(cut[0]), line(["-" * w for w in widths])]
+    out += [line(r) for r in cut[1:]]
     if not rows:
         out.append("(no rows)")
     return "\n".join(out) + "\n"
+
+
+MIN_TEXT_WIDTH = 8
+
+
+def _fit(widths: list[int], numeric: list[bool], width: int) -> list[int]:
+    """Narrow the widest text column, one character at a time, until the line fits;
+    numbers are never cut."""
+    widths = list(widths)
+    while sum(widths) + 2 * (len(widths) - 1) > width:
+        text = [i for i, w in enumerate(widths) if not numeric[i] and w > MIN_TEXT_WIDTH]
+        if not text:
+            break
+        widest = max(text, key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def terminal_width() -> int | None:
+    """The terminal's width when standard output is one; pipes and files get whole rows."""
+    import shutil
+    import sys
+
+    return shutil.get_terminal_size().columns if sys.stdout.isatty() else None
 
 
 def write_parquet(columns: list[str], rows: list[tuple], path: Path) -> None:
@@ -79,8 +113,10 @@ def write_parquet(columns: list[str], rows: list[tuple], path: Path) -> None:
     pq.write_table(table, path)
 
 
-def render(columns: list[str], rows: list[tuple], fmt: str, output: str | None) -> str | None:
-    """Return text for standard output, or write `output` and return None."""
+def render(columns: list[str], rows: list[tuple], fmt: str, output: str | None,
+           width: int | None = None) -> str | None:
+    """Return text for standard output (tables fitted to `width`), or write `output` and
+    return None."""
     if fmt not in FORMATS:
         raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
     if fmt == "parquet":
@@ -89,7 +125,8 @@ def render(columns: list[str], rows: list[tuple], fmt: str, output: str | None) 
         _check_output(output)
         write_parquet(columns, rows, Path(output))
         return None
-    text = {"table": to_table, "json": to_json, "csv": to_csv}[fmt](columns, rows)
+    text = (to_table(columns, rows, None if output else width) if fmt == "table"
+            else {"json": to_json, "csv": to_csv}[fmt](columns, rows))
     if fmt == "json":
         text += "\n"
     if output:
