@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -120,3 +121,35 @@ def test_installed_wheel_works_outside_the_clone(tmp_path):
          "main()"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "vegaEmbed" in (tmp_path / "u.html").read_text()
+
+
+def test_tables_fit_the_terminal_and_keep_numbers_whole():
+    from warehouse.output import to_table
+
+    columns = ["user_id", "email", "count", "total_spend"]
+    rows = [("u-" + "x" * 40, "someone.with.a.long.address@faculty.example.org", 1234567,
+             Decimal("98765.4321")), ("u2", None, 3, None)]
+    wide = to_table(columns, rows)
+    assert "1,234,567" in wide and "98,765.43" in wide and "x" * 40 in wide
+    narrow = to_table(columns, rows, width=60)
+    lines = narrow.splitlines()
+    assert all(len(line) <= 60 for line in lines), narrow
+    assert "1,234,567" in narrow and "98,765.43" in narrow  # numbers are never cut
+    assert "..." in lines[2] and lines[2].startswith("u-xxx")
+    # a terminal too narrow for the numbers: text columns stop at 8 characters
+    tiny = to_table(columns, rows, width=20).splitlines()
+    assert tiny[2].split()[0] == "u-xxx..."
+
+
+def test_shell_completion_offers_commands_and_report_names():
+    def complete(words: str) -> list[str]:
+        result = CliRunner().invoke(
+            cli, [], prog_name="warehouse",
+            env={"_WAREHOUSE_COMPLETE": "bash_complete", "COMP_WORDS": words,
+                 "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1))})
+        assert result.exit_code == 0, result.output
+        return [line.split(",", 1)[1] for line in result.output.splitlines()]
+
+    assert "dashboard" in complete("warehouse da")
+    assert complete("warehouse report act") == ["active-users"]
+    assert set(complete("warehouse report ")) == set(REPORTS)

@@ -246,8 +246,15 @@ def report_options(func):
     ], func))
 
 
+def _report_names(ctx, param, incomplete: str):
+    """Shell completion of report names."""
+    from warehouse.reports import REPORTS
+
+    return [name for name in REPORTS if name.startswith(incomplete)]
+
+
 @cli.command()
-@click.argument("name")
+@click.argument("name", shell_complete=_report_names)
 @report_options
 @click.pass_context
 @user_errors
