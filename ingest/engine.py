@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from ingest import erasure
 from ingest.sources import attached_source, kind_of
 from ingest.tables import TableSpec
 from warehouse.errors import WarehouseError, one_line
@@ -54,12 +55,13 @@ def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
                  for source in sources]
         con.execute("BEGIN TRANSACTION")
         try:
+            erased = erasure.any_erased(con)
             for source, src in pairs:
                 for spec in kind_of(source.kind).tables:
                     if progress:
                         progress(source.name, spec.name)
                     started = time.monotonic()
-                    result = _ingest_table(con, source, src, spec, full_refresh)
+                    result = _ingest_table(con, source, src, spec, full_refresh, erased)
                     result.seconds = time.monotonic() - started
                     _log_run(con, run_id, source, result)
                     results.append(result)
@@ -70,7 +72,8 @@ def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
     return results
 
 
-def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> TableResult:
+def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
+                  erased: bool = False) -> TableResult:
     raw = f'raw_{source.kind}."{spec.name}"'
     columns = src.columns.get(spec.name)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{source.kind}")
@@ -106,8 +109,13 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> Tabl
                         [source.name])
             _ensure_raw_table(con, raw, spec, stage="_stage")
             row = con.execute(f"INSERT INTO {raw} BY NAME {stage}", [source.name]).fetchone()
+            if erased:  # people forgotten earlier stay forgotten
+                row = (int(row[0]) - erasure.erase(con, raw, spec, "_source = ?",
+                                                   [source.name]),)
         else:
             con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}", [source.name])
+            if erased:
+                erasure.erase(con, "_stage", spec)
     except duckdb.Error as exc:
         raise WarehouseError(
             f"source {source.name!r}: cannot read table {spec.name}: {src.redact(one_line(exc))}"
@@ -139,7 +147,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool) -> Tabl
                     f"FROM {src.table_relation(spec.name)}")
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_keys")
         late = _copy_late_rows(con, raw, spec, source.name, src.table_relation(spec.name),
-                               select_list)
+                               select_list, erased)
         result.rows_read += late
         result.rows_inserted += late
     if spec.cursor:
@@ -239,21 +247,26 @@ def _drop_unchanged(con, raw: str, spec: TableSpec, source_name: str) -> None:
 
 
 def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str, table: str,
-                    select_list: str) -> int:
+                    select_list: str, erased: bool = False) -> int:
     """Copy the rows whose keys the source has and raw has not live (never copied, or
-    flagged deleted and back in the source); return how many."""
+    flagged deleted and back in the source, but not a forgotten person's); return how
+    many."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _late AS SELECT k.* FROM _keys AS k "
                 f"ANTI JOIN (SELECT * FROM {raw} WHERE _source = ? AND _deleted_at IS NULL) "
                 f"AS r ON {_key_match(spec, 'k', 'r')}", [source_name])
     if not con.execute("SELECT count(*) FROM _late").fetchone()[0]:
         return 0
-    con.execute(f"DELETE FROM {raw} AS r USING _late AS k WHERE r._source = ? AND "
-                f"{_key_match(spec, 'r', 'k')}", [source_name])
-    row = con.execute(
-        f"INSERT INTO {raw} BY NAME SELECT {select_list}, ?::VARCHAR AS _source, "
-        "now() AS _ingested_at, NULL::TIMESTAMPTZ AS _deleted_at "
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _late_rows AS SELECT {select_list}, ?::VARCHAR AS "
+        "_source, now() AS _ingested_at, NULL::TIMESTAMPTZ AS _deleted_at "
         f"FROM (SELECT s.* FROM {table} AS s SEMI JOIN _late AS k "
-        f"ON {_key_match(spec, 's', 'k')})", [source_name]).fetchone()
+        f"ON {_key_match(spec, 's', 'k')})", [source_name])
+    if erased:
+        erasure.erase(con, "_late_rows", spec)
+    con.execute(f"DELETE FROM {raw} AS r USING _late_rows AS k WHERE r._source = ? AND "
+                f"{_key_match(spec, 'r', 'k')}", [source_name])
+    row = con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _late_rows").fetchone()
+    con.execute("DROP TABLE _late_rows")
     return int(row[0]) if row else 0
 
 

@@ -23,6 +23,7 @@ SPEND_LOGS = TableSpec(
               "total_tokens", "startTime", "endTime", "model", "user", "request_tags"),
     skip_columns=("messages", "response", "proxy_server_request", "requester_ip_address",
                   "cache_key"),
+    person_columns=("user", "end_user"),
     columns={
         "request_id": "VARCHAR", "call_type": "VARCHAR", "api_key": "VARCHAR",
         "spend": "DOUBLE", "total_tokens": "BIGINT", "prompt_tokens": "BIGINT",
@@ -52,6 +53,7 @@ def _daily(name: str, entity: str, optional: bool) -> TableSpec:
         name=name, key=("id",), cursor="updated_at", cursor_kind="timestamp",
         optional=optional, required=_DAILY_REQUIRED + (entity,),
         columns={entity: "VARCHAR"} | _DAILY_COLUMNS,
+        person_columns=("user_id",) if entity == "user_id" else (),
     )
 
 
@@ -63,6 +65,7 @@ KEYS = TableSpec(
     name="LiteLLM_VerificationToken",
     key=("token",),  # the hashed key: LiteLLM never stores the key itself
     required=("token", "key_alias", "user_id", "team_id"),
+    person_refs=("user_id",),
     columns={
         "token": "VARCHAR", "key_name": "VARCHAR", "key_alias": "VARCHAR",
         "user_id": "VARCHAR", "team_id": "VARCHAR", "spend": "DOUBLE",
@@ -75,6 +78,7 @@ DELETED_KEYS = TableSpec(
     key=("id",),
     optional=True,  # since 2025-12
     required=("token", "key_alias", "deleted_at"),
+    person_refs=("user_id",),
     columns={
         "id": "VARCHAR", "token": "VARCHAR", "key_name": "VARCHAR", "key_alias": "VARCHAR",
         "user_id": "VARCHAR", "team_id": "VARCHAR", "spend": "DOUBLE",
@@ -86,6 +90,7 @@ USERS = TableSpec(
     name="LiteLLM_UserTable",
     key=("user_id",),
     required=("user_id", "user_email"),
+    person_columns=("user_id", "user_email"),
     skip_columns=("password",),
     columns={
         "user_id": "VARCHAR", "user_alias": "VARCHAR", "user_email": "VARCHAR",
@@ -120,6 +125,7 @@ END_USERS = TableSpec(
     key=("user_id",),
     optional=True,
     required=("user_id",),
+    person_columns=("user_id",),
     columns={"user_id": "VARCHAR", "alias": "VARCHAR", "spend": "DOUBLE"},
 )
 

@@ -15,6 +15,8 @@ CHAT_MESSAGE = TableSpec(
     cursor_kind="epoch",
     optional=True,  # since 0.8.0; before that messages live only in chat.chat JSON
     required=("id", "chat_id", "role", "model_id", "usage", "created_at"),
+    person_columns=("user_id",),
+    chat_column="chat_id",
     columns={
         "id": "VARCHAR", "chat_id": "VARCHAR", "user_id": "VARCHAR", "role": "VARCHAR",
         "parent_id": "VARCHAR", "content": "VARCHAR", "model_id": "VARCHAR", "meta": "VARCHAR",
@@ -29,6 +31,7 @@ CHAT = TableSpec(
     cursor="updated_at",
     cursor_kind="epoch",
     required=("id", "user_id", "chat", "created_at", "updated_at"),
+    person_columns=("user_id",),
     columns={
         "id": "VARCHAR", "user_id": "VARCHAR", "title": "VARCHAR", "chat": "VARCHAR",
         "created_at": "BIGINT", "updated_at": "BIGINT", "share_id": "VARCHAR",
@@ -44,6 +47,7 @@ USER = TableSpec(
     name="user",
     key=("id",),
     required=("id", "name", "email"),
+    person_columns=("id", "email"),
     columns={
         "id": "VARCHAR", "name": "VARCHAR", "email": "VARCHAR", "role": "VARCHAR",
         "last_active_at": "BIGINT", "created_at": "BIGINT", "updated_at": "BIGINT",
@@ -55,6 +59,7 @@ GROUP = TableSpec(
     key=("id",),
     optional=True,
     required=("id", "name"),
+    person_lists=("user_ids",),
     columns={
         "id": "VARCHAR", "name": "VARCHAR", "description": "VARCHAR",
         # parent_group_id: sub-groups, recent versions only; user_ids: membership JSON list
@@ -69,6 +74,7 @@ GROUP_MEMBER = TableSpec(
     key=("id",),
     optional=True,
     required=("group_id", "user_id"),
+    person_columns=("user_id",),
     columns={
         "id": "VARCHAR", "group_id": "VARCHAR", "user_id": "VARCHAR", "created_at": "BIGINT",
     },
@@ -81,6 +87,7 @@ FEEDBACK = TableSpec(
     cursor_kind="epoch",
     optional=True,
     required=("id", "data", "created_at"),
+    person_columns=("user_id",),
     columns={
         "id": "VARCHAR", "user_id": "VARCHAR", "type": "VARCHAR", "data": "VARCHAR",
         "meta": "VARCHAR", "created_at": "BIGINT", "updated_at": "BIGINT",
@@ -92,6 +99,7 @@ TAG = TableSpec(
     key=("id", "user_id"),
     optional=True,
     required=("id", "name", "user_id"),
+    person_columns=("user_id",),
     columns={"id": "VARCHAR", "name": "VARCHAR", "user_id": "VARCHAR", "meta": "VARCHAR"},
 )
 
@@ -107,6 +115,7 @@ TOKEN_USAGE_LOG = TableSpec(
     optional=True,
     required=("log_date", "user_id", "provider", "model_id", "prompt_tokens",
               "response_tokens"),
+    person_columns=("user_id",),
     columns={
         "log_date": "TIMESTAMP", "user_id": "VARCHAR", "provider": "VARCHAR",
         "model_id": "VARCHAR", "sponsored_allowance_id": "VARCHAR",
@@ -141,6 +150,7 @@ CREDIT_GROUP_USER = TableSpec(
     key=("credit_group_id", "user_id"),
     optional=True,
     required=("credit_group_id", "user_id"),
+    person_columns=("user_id",),
     columns={"credit_group_id": "VARCHAR", "user_id": "VARCHAR"},
 )
 
@@ -157,6 +167,7 @@ SPONSORED_ALLOWANCE = TableSpec(
     key=("id",),
     optional=True,
     required=("id", "name", "creation_date", "total_credit_limit", "daily_credit_limit"),
+    person_refs=("sponsor_id",),
     columns={
         "id": "VARCHAR", "creation_date": "TIMESTAMP", "name": "VARCHAR",
         "sponsor_id": "VARCHAR", "total_credit_limit": "BIGINT",
@@ -174,6 +185,8 @@ USAGE_LEDGER = TableSpec(
     cursor_kind="epoch",
     optional=True,
     required=("id", "user_id", "model_id", "created_at"),
+    person_columns=("user_id",),
+    chat_column="chat_id",
     columns={
         "id": "VARCHAR", "user_id": "VARCHAR", "chat_id": "VARCHAR", "message_id": "VARCHAR",
         "model_id": "VARCHAR", "base_model_id": "VARCHAR", "source": "VARCHAR",

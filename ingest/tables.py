@@ -32,6 +32,15 @@ class TableSpec:
     # How far before the watermark a run re-reads: rows may land late (e.g. LiteLLM
     # writes spend logs in batches, dated by the request's start).
     overlap_seconds: int = 300
+    # Where a person appears, for `warehouse forget`: rows whose `person_columns` hold the
+    # person's id or email are theirs (removed); `person_refs` name them in a row that is
+    # not theirs (set to NULL: a key's owner); `person_lists` are JSON lists of user ids
+    # (the person is taken out); rows whose `chat_column` names one of the person's chats
+    # go with the chat.
+    person_columns: tuple[str, ...] = ()
+    person_refs: tuple[str, ...] = ()
+    person_lists: tuple[str, ...] = ()
+    chat_column: str | None = None
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,43 @@ def run(ctx, full_refresh, prices_file, wait, quiet):
 
 
 @cli.command()
+@click.option("--user", "who", required=True,
+              help="The person's user id or email (Open WebUI or LiteLLM).")
+@click.option("--requested-by", help="Who asked for the erasure, recorded with it "
+                                     "(default: your login name).")
+@click.option("--reason", help="Recorded with the erasure, e.g. the ticket number.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@click.pass_context
+@user_errors
+def forget(ctx, who, requested_by, reason, yes, wait):
+    """Erase a person: their rows leave raw, core and the marts, and stay out of later
+    ingests. The erasure is recorded (who asked, when, how many rows), the person is not.
+
+    Remove the person from the source databases and from backups of the warehouse too.
+
+    Example:
+
+        warehouse forget --user jane.doe@uni.example --reason "GDPR request 2026-117"
+    """
+    import getpass
+
+    from warehouse import privacy
+
+    cfg = _config(ctx)
+    if not yes:
+        if not sys.stdin.isatty():
+            raise WarehouseError("forget erases data for good: pass --yes to confirm")
+        click.confirm(f"Erase every row of {who} from {cfg.db}?", abort=True)
+    done = privacy.forget(cfg, who, requested_by or getpass.getuser(), reason, wait,
+                          _progress(False))
+    tables = ", ".join(f"{t} {n:,}" for t, n in sorted(done.rows.items()))
+    click.echo(f"forgot {who}: removed {done.rows_removed:,} rows ({tables}); rebuilt "
+               f"{done.models_built} models; erasure {done.erasure_id} recorded in "
+               "_warehouse.erasures")
+
+
+@cli.command()
 @click.pass_context
 @user_errors
 def status(ctx):
@@ -179,6 +216,10 @@ def status(ctx):
     click.echo("Last ingest per table")
     click.echo(output.to_table(["source", "table", "mode", "finished_at", "read", "new",
                                 "changed", "gone"], st.last_runs, width))
+    if st.erasures:
+        click.echo("Erasures (warehouse forget)")
+        click.echo(output.to_table(["erasure_id", "erased_at", "requested_by", "reason",
+                                    "rows_removed"], st.erasures, width))
     click.echo("Tables")
     click.echo(output.to_table(["table", "rows"], st.tables, width))
 

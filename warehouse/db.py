@@ -38,6 +38,11 @@ CREATE TABLE IF NOT EXISTS _warehouse.model_state (
     model VARCHAR PRIMARY KEY, sql_hash VARCHAR, built_at TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS _warehouse.build_runs (
     model VARCHAR, materialized VARCHAR, built_at TIMESTAMPTZ, rows BIGINT, seconds DOUBLE);
+CREATE TABLE IF NOT EXISTS _warehouse.erasures (
+    erasure_id VARCHAR PRIMARY KEY, erased_at TIMESTAMPTZ, requested_by VARCHAR,
+    reason VARCHAR, identifiers INTEGER, rows_removed BIGINT, details JSON);
+CREATE TABLE IF NOT EXISTS _warehouse.erased_ids (id_hash VARCHAR PRIMARY KEY,
+    erasure_id VARCHAR);
 """
 
 

@@ -168,6 +168,7 @@ class Status:
     watermarks: list[tuple]
     last_runs: list[tuple]
     tables: list[tuple]
+    erasures: list[tuple] = field(default_factory=list)
 
 
 def status(config: Config) -> Status:
@@ -197,6 +198,12 @@ def status(config: Config) -> Status:
             "ORDER BY schema_name, table_name").fetchall()]
         tables = [(n.replace('"', ""), con.execute(f"SELECT count(*) FROM {n}").fetchone()[0])
                   for n in names]
-        return Status(runs, sources, watermarks, last_runs, tables)
+        has_erasures = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
+                                   "'_warehouse' AND table_name = 'erasures'").fetchone()[0]
+        erasures = con.execute(
+            "SELECT erasure_id, erased_at, requested_by, reason, rows_removed "
+            "FROM _warehouse.erasures ORDER BY erased_at DESC").fetchall() \
+            if has_erasures else []
+        return Status(runs, sources, watermarks, last_runs, tables, erasures)
     finally:
         con.close()

@@ -19,8 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
+
 from warehouse import db
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, one_line
 
 # Exit code of a job refused because another one holds the lock (sysexits' EX_TEMPFAIL:
 # "try again later", which cron wrappers and systemd units can tell from a failure).
@@ -69,9 +71,11 @@ def run_lock(path: Path, wait: bool = False, command: str = "run") -> Iterator[N
 
 
 @contextmanager
-def writing(path: str | os.PathLike, wait: bool = False, command: str = "run") -> Iterator:
+def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
+            compact: bool = False) -> Iterator:
     """A write connection to a private copy of the warehouse, published when the block
-    ends without error; on error the published file is untouched."""
+    ends without error; on error the published file is untouched. `compact` publishes a
+    fresh file with the copy's contents, so no freed page keeps deleted data."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
@@ -88,6 +92,8 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run") -
             con.execute("CHECKPOINT")
             con.close()
             con = None
+            if compact:
+                _rewrite(work)
             _publish(work, path)
         except BaseException:
             if con is not None:
@@ -106,6 +112,33 @@ def _owner_only() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+def _rewrite(work: Path) -> None:
+    """Replace the copy by a new file holding only its live contents (DuckDB reuses
+    freed blocks but never wipes them)."""
+    fresh = work.with_name(work.name + ".fresh")
+    _discard(fresh)
+    try:
+        con = duckdb.connect(str(fresh))
+        try:
+            quoted = str(work).replace("'", "''")
+            con.execute(f"ATTACH '{quoted}' AS old (READ_ONLY)")
+            catalog = con.execute("SELECT current_database()").fetchone()[0]
+            con.execute(f'COPY FROM DATABASE old TO "{catalog}"')
+            con.execute("DETACH old")
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        shutil.copymode(work, fresh)
+        os.replace(fresh, work)
+    except duckdb.Error as exc:
+        _discard(fresh)
+        raise WarehouseError(f"cannot rewrite the warehouse into {fresh}: "
+                             f"{one_line(exc)}") from None
+    except BaseException:
+        _discard(fresh)
+        raise
 
 
 def _copy(source: Path, target: Path) -> None:
