@@ -159,3 +159,63 @@ def test_forget_reaches_litellm_users_and_keeps_their_keys(make_litellm, tmp_pat
     invoke("--db", str(db), "build")
     assert mentions(db, [victim, email.lower()]) == []
     assert report(db, "summary")[0]["total_messages"] == len(kept)
+
+
+def test_pseudonymize_hides_names_and_emails_in_reports_marts_and_the_dashboard(
+        make_source, make_litellm, tmp_path):
+    from datetime import timedelta
+
+    from tests.litellm_source import Request
+    from warehouse.reports import REPORTS
+
+    webui = sample.generate(seed=8, users=5, days=10, chats_per_user=3,
+                            end=datetime.combine(litellm_source.today_utc(),
+                                                 datetime.min.time(), tzinfo=UTC))
+    lite = litellm_source.generate(days=10)
+    partner = "jane.partner@partner.example"  # a caller named only by an email
+    lite.requests.append(Request(
+        "req-partner", "", "", partner, None, "gpt-4o", "gpt-4o-2024-08-06", "openai",
+        datetime.combine(litellm_source.today_utc(), datetime.min.time())
+        - timedelta(hours=20), 800, 10, 20, 0.0001, [], "success"))
+    config = tmp_path / "warehouse.toml"
+    config.write_text(
+        f'[warehouse]\ndb = "usage.duckdb"\npseudonymize = true\n'
+        f'[sources.campus]\nurl = "{make_source(webui, "sqlite").url}"\n'
+        f'[sources.proxy]\nkind = "litellm"\nurl = "{make_litellm(lite).url}"\n')
+    invoke("--config", str(config), "run")
+    secrets = ([u.name.lower() for u in webui.users] + [u.email for u in webui.users]
+               + list(lite.users.values()) + [partner])
+
+    def shown(*args) -> str:
+        return invoke("--config", str(config), *args).lower()
+
+    outputs = [shown("report", name, "--format", "json") for name in REPORTS]
+    outputs += [shown("report", "users", "--source", "proxy", "--format", "json"),
+                shown("report", "costs", "--by", "user", "--format", "json")]
+    dashboard = tmp_path / "d.html"
+    shown("dashboard", "--output", str(dashboard))
+    outputs.append(dashboard.read_text().lower())
+    for text in outputs:
+        assert not [s for s in secrets if s in text]
+
+    users = json.loads(shown("report", "users", "--format", "json"))
+    assert all((u["name"] or "user-").startswith("user-")
+               and (u["email"] or "@pseudonymized.invalid").endswith("@pseudonymized.invalid")
+               for u in users)
+    assert sum(1 for u in users if u["email"]) >= len(webui.users)
+    chats = json.loads(shown("report", "chats", "--format", "json"))
+    names = {u["user_id"]: u["name"] for u in users}
+    assert all(c["user_name"] == names[c["user_id"]] for c in chats)
+    # the admin still filters with the real email; figures are the real ones
+    first = webui.users[0]
+    mine = json.loads(shown("report", "users", "--user", first.email, "--format", "json"))
+    assert [u["count"] for u in mine] == [
+        len([1 for c, _ in expected.rows(webui) if c.user_id == first.id])]
+    import warehouse
+
+    with warehouse.open(tmp_path / "usage.duckdb") as wh:
+        ids = set(wh.mart("usage_hourly")["user_id"].drop_nulls())
+    assert partner not in ids and any(i.startswith("user-") for i in ids)
+    # stable: the same pseudonyms after a full rebuild
+    invoke("--config", str(config), "build", "--full")
+    assert json.loads(shown("report", "users", "--format", "json")) == users

@@ -75,7 +75,19 @@ class Warehouse:
             "AND table_name = ?", [name]).fetchone()
         if not exists:
             raise WarehouseError(f"no mart {name!r}: see wh.marts()")
-        return self.con.execute(f'SELECT * FROM marts."{name}"').pl()
+        from warehouse import pseudonyms
+
+        secret = pseudonyms.key(self.con)
+        if secret is None:
+            return self.con.execute(f'SELECT * FROM marts."{name}"').pl()
+        columns = [d[0] for d in self.con.execute(
+            f'SELECT * FROM marts."{name}" LIMIT 0').description]
+        quoted = [f'"{c}"' for c in columns]
+        select = ", ".join(f"{pseudonyms.sql_pseudonym(q)} AS {q}"
+                           if c in pseudonyms.ID_COLUMNS else q
+                           for c, q in zip(columns, quoted, strict=True))
+        return self.con.execute(f'SELECT {select} FROM marts."{name}"',
+                                {"key": secret}).pl()
 
     def marts(self):
         """The marts as a polars DataFrame: name, what it holds, its columns ("name TYPE")."""

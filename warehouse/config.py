@@ -49,6 +49,8 @@ class Config:
     user_models: Path | None = None
     prices: Path | None = None  # the admin's price file, loaded by every build
     path: Path | None = None
+    # Reports show stable pseudonyms instead of names and emails; None: as stored last
+    pseudonymize: bool | None = None
 
 
 def parse_url(url: str, base_dir: Path | None = None) -> SourceURL:
@@ -121,6 +123,11 @@ def _read(path: Path) -> Config:
     if "models" in settings:
         models = Path(settings["models"])
         config.user_models = models if models.is_absolute() else base / models
+    if "pseudonymize" in settings:
+        if not isinstance(settings["pseudonymize"], bool):
+            raise WarehouseError(f"{path}: [warehouse] pseudonymize must be true or false, "
+                                 f"not {settings['pseudonymize']!r}")
+        config.pseudonymize = settings["pseudonymize"]
     sources = data.get("sources", {})
     if not isinstance(sources, dict):
         raise WarehouseError(f"{path}: [sources] must be a table of [sources.NAME] sections")

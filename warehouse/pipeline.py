@@ -9,7 +9,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from ingest.engine import TableResult, ensure_raw_tables, ingest
-from warehouse import db, models, prices, publish
+from warehouse import db, models, prices, pseudonyms, publish
 from warehouse.config import Config, Source
 from warehouse.errors import WarehouseError
 
@@ -75,6 +75,7 @@ def _build(con, config: Config, found, price_list, select, progress, full=False)
     ensure_inputs(con)
 
     def prepare(c):
+        pseudonyms.store(c, config.pseudonymize)
         if price_list:
             prices.store(c, price_list)
         if config.path is not None:

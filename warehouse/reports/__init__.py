@@ -154,6 +154,14 @@ def time_zone(name: str) -> ZoneInfo:
 
 
 def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
+    """The report's rows; with `[warehouse] pseudonymize`, people appear as pseudonyms."""
+    from warehouse import pseudonyms
+
+    result = _answer(con, name, filters)
+    return pseudonyms.apply(result, pseudonyms.key(con))
+
+
+def _answer(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
     if name not in REPORTS:
         raise WarehouseError(
             f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
@@ -243,7 +251,7 @@ def _limits(con, filters: Filters) -> Result:
         raise WarehouseError(f"--threshold {filters.threshold:g} must be a percentage above 0")
     threshold = Decimal(str(filters.threshold))
     rows = []
-    for r in run(con, "credits", filters).records():
+    for r in _answer(con, "credits", filters).records():
         kind = "credits_daily" if r["kind"] == "daily" else "credits_sponsored"
         subject = r["user_id"] if kind == "credits_daily" else r["allowance"]
         rows.append((kind, r["date"], subject, r["name"] or r["allowance"], "credits",
