@@ -67,7 +67,10 @@ def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
                     results.append(result)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # a source that went away cannot roll back; the job's copy is discarded
             raise
     return results
 

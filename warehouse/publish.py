@@ -95,11 +95,28 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
             if compact:
                 _rewrite(work)
             _publish(work, path)
-        except BaseException:
+        except BaseException as exc:
             if con is not None:
-                con.close()
+                try:
+                    con.close()
+                except duckdb.Error:
+                    pass  # a connection DuckDB invalidated (disk full) is gone anyway
             _discard(work)
+            if isinstance(exc, duckdb.Error | OSError):
+                raise WarehouseError(_failure(path, exc)) from None
             raise
+
+
+def _failure(path: Path, exc: BaseException) -> str:
+    """What went wrong writing the copy, and what to do; the warehouse is unchanged."""
+    message = one_line(exc) if isinstance(exc, duckdb.Error) else str(exc)
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in message:
+        return (f"the disk holding {path.parent} is full, so nothing was published and "
+                f"warehouse {path.name} is as it was: free space (a job needs room for a "
+                "second copy of the warehouse, and DuckDB for its temporary files) and run "
+                "again")
+    return (f"writing warehouse {path} failed, so nothing was published and it is as it "
+            f"was: {message}")
 
 
 @contextmanager
@@ -147,10 +164,13 @@ def _copy(source: Path, target: Path) -> None:
         shutil.copymode(source, target)
     except OSError as exc:
         _discard(target)
-        hint = ": the disk is full" if exc.errno == errno.ENOSPC else f": {exc.strerror}"
-        raise WarehouseError(
-            f"cannot copy warehouse {source} to work on it (a job needs room for a second "
-            f"copy){hint}") from None
+        if exc.errno == errno.ENOSPC:
+            raise WarehouseError(
+                f"cannot copy warehouse {source} to work on it: the disk is full, so nothing "
+                "changed; free space (a job needs room for a second copy of the warehouse) "
+                "and run again") from None
+        raise WarehouseError(f"cannot copy warehouse {source} to work on it: "
+                             f"{exc.strerror}; nothing changed") from None
 
 
 def _publish(work: Path, path: Path) -> None:
