@@ -4,7 +4,13 @@ Rules (DESIGN.md, "Ingest"): rows past the stored watermark (minus an overlap) a
 through the source's own query function so the WHERE runs on the source's index; they
 replace the raw rows with the same key; keys gone from the source are flagged with
 `_deleted_at`, never removed. Everything of a run, watermarks included, commits in one
-transaction: a failure leaves the warehouse as it was.
+transaction: a failure leaves the warehouse as it was. All reads of a run happen inside
+that one DuckDB transaction, in which the sqlite and postgres scanners read every table
+of a source from one source transaction: a source written during the run is copied as
+one consistent snapshot (tests/test_snapshot.py).
+
+A SQLite value that does not fit its column fails a read; the run then starts again,
+reading that table tolerantly (ingest/quarantine.py) from then on.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingest import erasure
+from ingest import erasure, quarantine
 from ingest.sources import attached_source, kind_of
 from ingest.tables import TableSpec
 from warehouse.errors import WarehouseError, one_line
@@ -47,36 +53,63 @@ def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
            progress: Progress | None = None, run_id: str | None = None) -> list[TableResult]:
     """Copy every table of every source in one transaction; return per-table counts."""
     run_id = run_id or uuid.uuid4().hex[:12]
-    results: list[TableResult] = []
     # DuckDB cannot detach a database inside the transaction that read it: attach every
     # source first (which also checks them all before anything is written), detach after.
     with ExitStack() as attached:
         pairs = [(source, attached.enter_context(attached_source(con, source)))
                  for source in sources]
-        con.execute("BEGIN TRANSACTION")
-        try:
-            erased = erasure.any_erased(con)
-            for source, src in pairs:
-                for spec in kind_of(source.kind).tables:
-                    if progress:
-                        progress(source.name, spec.name)
-                    started = time.monotonic()
-                    result = _ingest_table(con, source, src, spec, full_refresh, erased)
-                    result.seconds = time.monotonic() - started
-                    _log_run(con, run_id, source, result)
-                    results.append(result)
-            con.execute("COMMIT")
-        except BaseException:
+        tolerant = quarantine.tolerant_tables(con)
+        while True:
             try:
-                con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass  # a source that went away cannot roll back; the job's copy is discarded
-            raise
+                return _ingest_all(con, pairs, full_refresh, progress, run_id, tolerant)
+            except _ReadTolerantly as retry:
+                tolerant.add(retry.table)  # the run starts again from the same state
+
+
+class _ReadTolerantly(Exception):
+    def __init__(self, table: tuple[str, str]):
+        self.table = table
+
+
+def _ingest_all(con, pairs, full_refresh: bool, progress: Progress | None, run_id: str,
+                tolerant: set[tuple[str, str]]) -> list[TableResult]:
+    results: list[TableResult] = []
+    con.execute("BEGIN TRANSACTION")
+    try:
+        erased = erasure.any_erased(con)
+        for source, src in pairs:
+            for spec in kind_of(source.kind).tables:
+                if progress:
+                    progress(source.name, spec.name)
+                started = time.monotonic()
+                tolerantly = (source.name, spec.name) in tolerant
+                try:
+                    result = _ingest_table(con, source, src, spec, full_refresh, erased,
+                                           tolerantly)
+                except duckdb.Error as exc:
+                    if (src.dialect == "sqlite" and not tolerantly
+                            and quarantine.is_unreadable(exc)):
+                        raise _ReadTolerantly((source.name, spec.name)) from None
+                    raise WarehouseError(
+                        f"source {source.name!r}: cannot read table {spec.name}: "
+                        f"{src.redact(one_line(exc))}") from None
+                if tolerantly:
+                    quarantine.remember_tolerant(con, source.name, spec.name)
+                result.seconds = time.monotonic() - started
+                _log_run(con, run_id, source, result)
+                results.append(result)
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # a source that went away cannot roll back; the job's copy is discarded
+        raise
     return results
 
 
 def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
-                  erased: bool = False) -> TableResult:
+                  erased: bool = False, tolerantly: bool = False) -> TableResult:
     raw = f'raw_{source.kind}."{spec.name}"'
     columns = src.columns.get(spec.name)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{source.kind}")
@@ -86,50 +119,59 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
         return TableResult(source.name, spec.name, "absent")
     missing = [c for c in spec.required if c not in columns]
     if missing:
+        kind = kind_of(source.kind)
         raise WarehouseError(
             f"source {source.name!r}: table {spec.name} has no column {missing[0]!r}; "
-            f"is {src.display} {kind_of(source.kind).description} of a supported version?"
-        )
+            f"{src.display} is not {kind.description} of a supported version "
+            f"(supported: {kind.versions})")
     watermark = None if full_refresh else _watermark(con, source.name, spec.name)
     incremental = spec.cursor is not None and watermark is not None
     columns = {c: t for c, t in columns.items() if c not in spec.skip_columns}
     select_list = _select_list(spec, columns, src.tables)
-    if incremental:
-        relation = src.query_relation(
-            spec.name, [c for c in columns if c not in _dropped(spec, src.tables)],
-            _cursor_filter(spec, watermark, src.dialect))
+    read = {c: t for c, t in columns.items() if c not in _dropped(spec, src.tables)}
+    where = _cursor_filter(spec, watermark, src.dialect) if incremental else "1 = 1"
+    if not incremental:  # every row is read again: earlier findings are redone
+        quarantine.clear(con, source.name, spec)
+    if tolerantly:
+        relation = _read_tolerantly(con, src, spec, read, where, "_read", source.name,
+                                    erased)
+    elif incremental:
+        relation = src.query_relation(spec.name, list(read), where)
     else:
         relation = src.table_relation(spec.name)
     stage = (f"SELECT {select_list}, ?::VARCHAR AS _source, now() AS _ingested_at, "
              f"NULL::TIMESTAMPTZ AS _deleted_at FROM {relation}")
     first_copy = not incremental and (not _table_exists(con, raw) or not con.execute(
         f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
-    try:
-        if first_copy:
-            # Nothing of this source yet: stream the source straight into raw (no
-            # staging copy to hold in memory, nothing to merge or flag).
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage} LIMIT 0",
-                        [source.name])
-            _ensure_raw_table(con, raw, spec, stage="_stage")
-            row = con.execute(f"INSERT INTO {raw} BY NAME {stage}", [source.name]).fetchone()
-            if erased:  # people forgotten earlier stay forgotten
-                row = (int(row[0]) - erasure.erase(con, raw, spec, "_source = ?",
-                                                   [source.name]),)
-        else:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}", [source.name])
-            if erased:
-                erasure.erase(con, "_stage", spec)
-    except duckdb.Error as exc:
-        raise WarehouseError(
-            f"source {source.name!r}: cannot read table {spec.name}: {src.redact(one_line(exc))}"
-        ) from None
+    unique = src.is_unique(spec.name, spec.key)
     result = TableResult(source.name, spec.name, "incremental" if incremental else "full")
     if first_copy:
-        result.rows_read = result.rows_inserted = int(row[0]) if row else 0
+        # Nothing of this source yet: stream the source straight into raw (no staging
+        # copy to hold in memory, nothing to merge or flag).
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage} LIMIT 0", [source.name])
+        _ensure_raw_table(con, raw, spec, stage="_stage")
+        row = con.execute(f"INSERT INTO {raw} BY NAME {stage}", [source.name]).fetchone()
+        copied = int(row[0]) if row else 0
+        if erased:  # people forgotten earlier stay forgotten
+            copied -= erasure.erase(con, raw, spec, "_source = ?", [source.name])
+        copied -= quarantine.set_aside_keyless(con, raw, spec, source.name, "_source = ?",
+                                               [source.name])
+        if not unique:
+            copied -= quarantine.set_aside_duplicates(con, raw, spec, source.name,
+                                                      "_source = ?", [source.name])
+        result.rows_read = result.rows_inserted = copied
         if spec.cursor:
             _store_watermark(con, source.name, spec, watermark, _rows_of(raw, source.name))
-        con.execute("DROP TABLE IF EXISTS _stage")
+        con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _read")
         return result
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}", [source.name])
+    if erased:
+        erasure.erase(con, "_stage", spec)
+    if incremental and not tolerantly:
+        quarantine.clear(con, source.name, spec, rows="_stage")
+    quarantine.set_aside_keyless(con, "_stage", spec, source.name)
+    if not unique:
+        quarantine.set_aside_duplicates(con, "_stage", spec, source.name)
     _ensure_raw_table(con, raw, spec, stage="_stage")
     result.rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
     if not incremental:  # the stage holds every key the source has
@@ -145,19 +187,38 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
         # source): counting is cheap, reading 10M keys each night is not. The keys tell
         # rows gone from the source, and rows the cursor missed (written late, dated
         # before the watermark), which are copied now.
+        table = src.table_relation(spec.name)
+        if tolerantly:
+            table = _read_tolerantly(con, src, spec, read, "1 = 1", "_read_all",
+                                     source.name, erased)
         keys = ", ".join(f'"{k}"' for k in spec.key)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT {keys} "
-                    f"FROM {src.table_relation(spec.name)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT {keys} FROM {table}")
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_keys")
-        late = _copy_late_rows(con, raw, spec, source.name, src.table_relation(spec.name),
-                               select_list, erased)
+        late = _copy_late_rows(con, raw, spec, source.name, table, select_list, erased,
+                               unique)
         result.rows_read += late
         result.rows_inserted += late
     if spec.cursor:
         _store_watermark(con, source.name, spec, watermark, "_stage")
     con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _keys; "
-                "DROP TABLE IF EXISTS _late")
+                "DROP TABLE IF EXISTS _late; DROP TABLE IF EXISTS _read; "
+                "DROP TABLE IF EXISTS _read_all")
     return result
+
+
+def _read_tolerantly(con, src, spec: TableSpec, columns: dict[str, str], where: str,
+                     name: str, source_name: str, erased: bool) -> str:
+    """Read rows through their hex text so that no value fails the read; list the values
+    that do not fit their column (they become NULL); return the typed rows' relation."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT "
+                f"{quarantine.typed_columns(columns)} FROM "
+                f"{src.hex_relation(spec.name, list(columns), where)}")
+    if erased:
+        erasure.erase(con, name, spec)
+    if where != "1 = 1":
+        quarantine.clear(con, source_name, spec, rows=name)
+    quarantine.record_unreadable(con, name, source_name, spec)
+    return f"(SELECT * EXCLUDE ({quarantine.PROBLEMS}) FROM {name})"
 
 
 def _dropped(spec: TableSpec, source_tables: set[str]) -> tuple[str, ...]:
@@ -250,7 +311,7 @@ def _drop_unchanged(con, raw: str, spec: TableSpec, source_name: str) -> None:
 
 
 def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str, table: str,
-                    select_list: str, erased: bool = False) -> int:
+                    select_list: str, erased: bool = False, unique: bool = True) -> int:
     """Copy the rows whose keys the source has and raw has not live (never copied, or
     flagged deleted and back in the source, but not a forgotten person's); return how
     many."""
@@ -266,6 +327,8 @@ def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str, table: str
         f"ON {_key_match(spec, 's', 'k')})", [source_name])
     if erased:
         erasure.erase(con, "_late_rows", spec)
+    if not unique:
+        quarantine.set_aside_duplicates(con, "_late_rows", spec, source_name)
     con.execute(f"DELETE FROM {raw} AS r USING _late_rows AS k WHERE r._source = ? AND "
                 f"{_key_match(spec, 'r', 'k')}", [source_name])
     row = con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _late_rows").fetchone()
@@ -274,7 +337,8 @@ def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str, table: str
 
 
 def _source_count(con, src, spec: TableSpec) -> int:
-    return con.execute(f"SELECT n::BIGINT FROM {src.count_relation(spec.name)}").fetchone()[0]
+    return con.execute(f"SELECT n::BIGINT FROM {src.count_relation(spec.name, spec.key)}"
+                       ).fetchone()[0]
 
 
 def _live_count(con, raw: str, source_name: str) -> int:

@@ -135,5 +135,10 @@ KIND = SourceKind(
             DELETED_TEAMS, END_USERS),
     identifying_tables=("LiteLLM_SpendLogs", "LiteLLM_VerificationToken"),
     description="a LiteLLM proxy database",
+    # litellm-proxy-extras' migrations: LiteLLM_DailyUserSpend.api_requests arrived in
+    # 20250327180120; tests cover that schema, the one before the deleted-keys tables and
+    # the newest.
+    versions="LiteLLM proxy schemas from migration 20250327180120 (March 2025) to "
+             "litellm-proxy-extras 0.4.110",
     dialects=("postgres",),
 )

@@ -204,4 +204,7 @@ KIND = SourceKind(
             SPONSORED_ALLOWANCE, USAGE_LEDGER),
     identifying_tables=("chat", "user"),
     description="an Open WebUI database (webui.db or its PostgreSQL DATABASE_URL)",
+    # tests cover 0.12 (openwebui_schema.sql) and the 0.5-0.7 layout without chat_message
+    # and group_member (openwebui_legacy_schema.sql)
+    versions="Open WebUI 0.5 to 0.12, openwebui-token-tracking 0.1",
 )

@@ -38,6 +38,9 @@ class AttachedSource:
     display: str
     secrets: tuple[str, ...]
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    # the column lists each table declares PRIMARY KEY or UNIQUE, and its NOT NULL columns
+    unique_keys: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    not_null: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def tables(self) -> set[str]:
@@ -51,10 +54,26 @@ class AttachedSource:
         WHERE (DuckDB's scanners would read the whole table)."""
         return self._on_source(", ".join(f'"{c}"' for c in columns), table, where)
 
-    def count_relation(self, table: str) -> str:
-        """The table's row count (column n), counted by the source (SQLite counts the
+    def count_relation(self, table: str, key: tuple[str, ...] = ()) -> str:
+        """The table's count of rows (column n) that the warehouse keeps, counted by the
+        source: rows with their one-column key, each key once (SQLite counts the
         smallest index)."""
-        return self._on_source("count(*) AS n", table, "1 = 1")
+        counted = "count(*)"
+        if len(key) == 1 and not self.is_unique(table, key):
+            counted = f'count(DISTINCT "{key[0]}")'
+        elif len(key) == 1 and key[0] not in self.not_null.get(table, ()):
+            counted = f'count("{key[0]}")'
+        return self._on_source(f"{counted} AS n", table, "1 = 1")
+
+    def is_unique(self, table: str, key: tuple[str, ...]) -> bool:
+        return tuple(key) in self.unique_keys.get(table, [])
+
+    def hex_relation(self, table: str, columns: list[str], where: str) -> str:
+        """A SQLite read that no value can fail: every value as the hex of its text
+        (NULL stays NULL), to be typed in DuckDB (ingest/quarantine.py)."""
+        select = ", ".join(
+            f'iif("{c}" IS NULL, NULL, hex("{c}")) AS "{c}"' for c in columns)
+        return self._on_source(select, table, where)
 
     def _on_source(self, select: str, table: str, where: str) -> str:
         sql = f'SELECT {select} FROM "{self.schema}"."{table}" WHERE {where}'
@@ -95,6 +114,7 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
         ) from None
     try:
         attached.columns = _columns(con, attached)
+        attached.unique_keys, attached.not_null = _constraints(con, attached)
         absent = [t for t in kind.identifying_tables if t not in attached.columns]
         if absent:
             raise WarehouseError(
@@ -144,3 +164,20 @@ def _columns(con, attached: AttachedSource) -> dict[str, dict[str, str]]:
     for table, column, dtype in rows:
         tables.setdefault(table, {})[column] = dtype
     return tables
+
+
+def _constraints(con, attached: AttachedSource):
+    """The unique column lists and the NOT NULL columns of each table."""
+    rows = con.execute(
+        "SELECT table_name, constraint_type, constraint_column_names "
+        "FROM duckdb_constraints() WHERE database_name = ? AND schema_name = ? "
+        "AND constraint_type IN ('PRIMARY KEY', 'UNIQUE', 'NOT NULL')",
+        [attached.alias, attached.schema]).fetchall()
+    keys: dict[str, list[tuple[str, ...]]] = {}
+    not_null: dict[str, set[str]] = {}
+    for table, kind, columns in rows:
+        if kind == "NOT NULL":
+            not_null.setdefault(table, set()).update(columns)
+        else:
+            keys.setdefault(table, []).append(tuple(columns))
+    return keys, not_null

@@ -51,4 +51,5 @@ class SourceKind:
     tables: tuple[TableSpec, ...]
     identifying_tables: tuple[str, ...]
     description: str  # with its article: "a LiteLLM proxy database"
+    versions: str  # the versions whose schemas are known (and tested): "Open WebUI 0.5-0.12"
     dialects: tuple[str, ...] = ("sqlite", "postgres")

@@ -194,7 +194,8 @@ def forget(ctx, who, requested_by, reason, yes, wait):
 @click.pass_context
 @user_errors
 def status(ctx):
-    """Show sources, watermarks, the last run of each table and row counts.
+    """Show sources, watermarks, the last run of each table, what was quarantined and
+    row counts.
 
     Example:
 
@@ -220,6 +221,13 @@ def status(ctx):
         click.echo("Erasures (warehouse forget)")
         click.echo(output.to_table(["erasure_id", "erased_at", "requested_by", "reason",
                                     "rows_removed"], st.erasures, width))
+    if st.quarantine:
+        click.echo("Quarantine (rows and values not taken as the source gave them; "
+                   "SELECT * FROM core.quarantine)")
+        click.echo(output.to_table(["source", "table", "problem", "rows"], st.quarantine,
+                                   width))
+    else:
+        click.echo("Quarantine: nothing set aside")
     click.echo("Tables")
     click.echo(output.to_table(["table", "rows"], st.tables, width))
 

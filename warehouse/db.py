@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS _warehouse.erasures (
     reason VARCHAR, identifiers INTEGER, rows_removed BIGINT, details JSON);
 CREATE TABLE IF NOT EXISTS _warehouse.erased_ids (id_hash VARCHAR PRIMARY KEY,
     erasure_id VARCHAR);
+CREATE TABLE IF NOT EXISTS _warehouse.ingest_quarantine (
+    source_name VARCHAR, table_name VARCHAR, row_key VARCHAR, column_name VARCHAR,
+    problem VARCHAR, detail VARCHAR, found_at TIMESTAMPTZ,
+    PRIMARY KEY (source_name, table_name, row_key, column_name));
+CREATE TABLE IF NOT EXISTS _warehouse.tolerant_reads (
+    source_name VARCHAR, table_name VARCHAR, since TIMESTAMPTZ,
+    PRIMARY KEY (source_name, table_name));
 """
 
 

@@ -170,6 +170,7 @@ class Status:
     last_runs: list[tuple]
     tables: list[tuple]
     erasures: list[tuple] = field(default_factory=list)
+    quarantine: list[tuple] = field(default_factory=list)  # (source, table, problem, rows)
 
 
 def status(config: Config) -> Status:
@@ -205,6 +206,21 @@ def status(config: Config) -> Status:
             "SELECT erasure_id, erased_at, requested_by, reason, rows_removed "
             "FROM _warehouse.erasures ORDER BY erased_at DESC").fetchall() \
             if has_erasures else []
-        return Status(runs, sources, watermarks, last_runs, tables, erasures)
+        return Status(runs, sources, watermarks, last_runs, tables, erasures,
+                      _quarantine_counts(con))
     finally:
         con.close()
+
+
+def _quarantine_counts(con) -> list[tuple]:
+    """core.quarantine (the view the build makes) by table and problem; before a build,
+    what ingest set aside."""
+    present = {name for (name,) in con.execute(
+        "SELECT schema_name || '.' || view_name FROM duckdb_views() WHERE NOT internal "
+        "UNION ALL SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+    for relation in ("core.quarantine", "_warehouse.ingest_quarantine"):
+        if relation in present:
+            return con.execute(
+                f"SELECT source_name, table_name, problem, count(*) FROM {relation} "
+                "GROUP BY ALL ORDER BY ALL").fetchall()
+    return []

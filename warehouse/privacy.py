@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from ingest import erasure
+from ingest import erasure, quarantine
 from ingest.sources import KINDS
 from warehouse import models, pipeline, publish
 from warehouse.config import Config
@@ -56,6 +56,7 @@ def forget(config: Config, who: str, requested_by: str, reason: str | None = Non
                 for source, removed in _erase_by_source(con, raw, spec).items():
                     if removed:
                         done.rows[f"{source}.{spec.name}"] = removed
+                quarantine.drop_forgotten(con, raw, spec)
         if not done.rows_removed:
             raise WarehouseError(f"--user {who!r}: no user with that id or email, and no "
                                  "row names it; nothing was changed")
