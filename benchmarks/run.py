@@ -284,9 +284,17 @@ def bench(args, admin: str, work: Path) -> list[str]:
     os.remove(work / "raw.duckdb")
     full_ingest = timed_process(warehouse(config, "ingest", "--quiet"))
     full_build = timed_process(warehouse(config, "build", "--quiet"))
+    parquet = work / "parquet"
+    full_export = timed_process(warehouse(config, "export", "--output", str(parquet),
+                                          "--quiet"))
+    files_before = _files(parquet)
     generate.add(owui, dialect, llm, lay, n // 100)
     inc_ingest = timed_process(warehouse(config, "ingest", "--quiet"))
     inc_build = timed_process(warehouse(config, "build", "--quiet"))
+    inc_export = timed_process(warehouse(config, "export", "--output", str(parquet),
+                                         "--quiet"))
+    export_check = _export_check(work / "usage.duckdb", parquet, files_before,
+                                 lay.end)
     nightly = timed_process(warehouse(config, "run", "--quiet"))
     size = (work / "usage.duckdb").stat().st_size / 1e6
 
@@ -303,6 +311,10 @@ def bench(args, admin: str, work: Path) -> list[str]:
     row(f"incremental build (+{n // 100:,} events)", inc_build, "full build",
         f"{inc_build[0] / full_build[0]:.1%} of its time")
     row("`warehouse run`, nothing new", nightly, "", "")
+    row("parquet export, first (raw + core)", full_export, "full ingest",
+        f"{full_export[0] / full_ingest[0]:.2f}x its time")
+    row(f"parquet export after +{n // 100:,} events", inc_export, "first export",
+        f"{inc_export[0] / full_export[0]:.1%} of its time")
 
     since = lay.end - 30 * generate.DAY
     since_text = datetime.fromtimestamp(since, UTC).strftime("%Y-%m-%d")
@@ -347,7 +359,44 @@ def bench(args, admin: str, work: Path) -> list[str]:
         "sources, seconds | faster |",
         "|---|---|---|---|",
         *report_rows,
+        "",
+        f"Parquet export read back by DuckDB: {export_check}.",
     ]
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_ino for p in folder.rglob("*.parquet")}
+
+
+def _export_check(db: Path, folder: Path, before: dict[str, int], end: int) -> str:
+    """Counts read back from the Parquet folders against the warehouse, and which day
+    partitions the second export rewrote (all should be on or after the old data's end)."""
+    con = duckdb.connect()
+    con.execute(f"ATTACH '{db}' AS wh (READ_ONLY)")
+    tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() "
+                         "WHERE database_name = 'wh' AND (schema_name LIKE 'raw_%' "
+                         "OR schema_name = 'core')").fetchall()
+    mismatched, rows = [], 0
+    for schema, name in tables:
+        ours = con.execute(f'SELECT count(*) FROM wh."{schema}"."{name}"').fetchone()[0]
+        path = folder / schema / name
+        pattern = path / "data.parquet" if (path / "data.parquet").exists() else path / "*/*"
+        theirs = con.execute(f"SELECT count(*) FROM read_parquet('{pattern}')").fetchone()[0]
+        rows += ours
+        if ours != theirs:
+            mismatched.append(f"{schema}.{name} {ours} vs {theirs}")
+    con.close()
+    after = _files(folder)
+    changed = [p for p in after if after[p] != before.get(p) and "/day=" in p]
+    days = sorted({p.split("/day=")[1][:10] for p in changed})
+    old_end = datetime.fromtimestamp(end, UTC).strftime("%Y-%m-%d")
+    older = [d for d in days if d < old_end and d != "1970-01-01"]
+    return (f"{len(tables)} tables, {rows:,} rows, "
+            f"{'identical counts' if not mismatched else 'MISMATCH ' + '; '.join(mismatched)}"
+            f"; the second export rewrote {len(changed)} day files on {len(days)} days "
+            f"({days[0] if days else '-'} to {days[-1] if days else '-'}), "
+            f"{len(older)} of them before the old data's last day {old_end}"
+            + (f" ({', '.join(older[:5])})" if older else ""))
 
 
 def _pg(url: str):

@@ -101,9 +101,21 @@ def ingest(ctx, sources, urls, kind, name, full_refresh, wait, quiet):
               help="Rebuild every day of the incremental models, not only changed days.")
 @click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
+              show_default=True, help="spark: build every model on Apache Spark from a "
+                                      "Parquet export (--input), in full.")
+@click.option("--input", "export_dir", type=click.Path(file_okay=False),
+              help="With --engine spark: the folder 'warehouse export' wrote.")
+@click.option("--spark-warehouse", type=click.Path(file_okay=False),
+              default="spark-warehouse", show_default=True,
+              help="With --engine spark: where Spark writes the tables "
+                   "(<schema>.db/<table>, Parquet).")
+@click.option("--master", default="local[*]", show_default=True,
+              help="With --engine spark: the Spark master URL.")
 @click.pass_context
 @user_errors
-def build(ctx, select, prices_file, full, wait, quiet):
+def build(ctx, select, prices_file, full, wait, quiet, engine, export_dir, spark_warehouse,
+          master):
     """Build the SQL models (staging -> core -> marts) in dependency order.
 
     Example:
@@ -111,15 +123,45 @@ def build(ctx, select, prices_file, full, wait, quiet):
         warehouse build --select core.usage_events
 
         warehouse build --prices prices.toml
+
+        warehouse build --engine spark --input /data/usage-parquet
     """
     from warehouse import pipeline
 
+    if engine == "spark":
+        _build_on_spark(ctx, export_dir, Path(spark_warehouse), master, quiet)
+        return
     cfg = _config(ctx)
     if prices_file:
         cfg.prices = Path(prices_file)
     run = pipeline.run_build(cfg, list(select) or None, _progress(quiet), wait, full)
     if not quiet:
         click.echo(run.line(cfg.db))
+
+
+def _build_on_spark(ctx, export_dir, spark_warehouse: Path, master: str, quiet: bool):
+    """The models on Spark, reading the export; the columns stars stand for come from the
+    DuckDB warehouse the export was written from."""
+    import time
+
+    from warehouse import db, models, spark
+    from warehouse import transpile as transpile_module
+
+    if not export_dir:
+        raise WarehouseError("--engine spark needs --input, the folder 'warehouse export' "
+                             "wrote")
+    cfg = _config(ctx)
+    found = models.discover(cfg.user_models)
+    with db.connect(cfg.db, read_only=True) as con:
+        schema = transpile_module.warehouse_schema(con)
+    started = time.monotonic()
+    session = spark.session(spark_warehouse, master)
+    results = spark.build(session, Path(export_dir), found, schema, _progress(quiet))
+    if not quiet:
+        tables = [r for r in results if r.rows is not None]
+        click.echo(f"built {len(results)} models on Spark ({len(tables)} tables, "
+                   f"{sum(r.rows for r in tables):,} rows) in "
+                   f"{time.monotonic() - started:.1f} s: {spark_warehouse}")
 
 
 @cli.command()
@@ -407,6 +449,76 @@ def query(ctx, sql, fmt, output):
     text = out.render(columns, rows, fmt, output, out.terminal_width())
     if text is not None:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["parquet"]), default="parquet",
+              show_default=True, help="File format of the export.")
+@click.option("--output", required=True, type=click.Path(file_okay=False),
+              help="Folder to write (one sub-folder per table, day=YYYY-MM-DD inside).")
+@click.option("--full", is_flag=True, help="Rewrite every table, not only changed days.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@click.pass_context
+@user_errors
+def export(ctx, fmt, output, full, quiet):
+    """Write the raw and core layers as Parquet partitioned by day (hive style), for
+    Spark, Trino, ClickHouse or DuckDB. Run it again to write only the days that changed.
+
+    Example:
+
+        warehouse export --format parquet --output /data/usage-parquet
+    """
+    from warehouse import export as export_module
+    from warehouse import models
+    from warehouse import output as out
+
+    cfg = _config(ctx)
+    inputs = set().union(*(m.external for m in models.discover(cfg.user_models).values()))
+    results = export_module.export_parquet(cfg.db, Path(output), full, inputs)
+    if quiet:
+        return
+    rows = [(r.table, r.rows, ", ".join(r.days_written[:3])
+             + (f" (+{len(r.days_written) - 3} more)" if len(r.days_written) > 3 else ""),
+             r.rows_written, r.days_kept if r.partitioned else "", len(r.days_removed) or "")
+            for r in results]
+    click.echo(out.to_table(["table", "rows", "days written", "rows written", "days kept",
+                             "days removed"], rows, out.terminal_width()), nl=False)
+    written = sum(len(r.days_written) for r in results)
+    click.echo(f"exported {len(results)} tables to {output}: {written} day partitions "
+               f"written, {sum(r.rows_written for r in results):,} rows")
+
+
+@cli.command()
+@click.option("--dialect", required=True,
+              type=click.Choice(["spark", "trino", "clickhouse", "duckdb"]),
+              help="SQL dialect to print the models in.")
+@click.option("--select", "select", multiple=True,
+              help="Only this model (repeatable).")
+@click.pass_context
+@user_errors
+def transpile(ctx, dialect, select):
+    """Print every model in another engine's SQL, DuckDB macros expanded (sqlglot).
+    A construct the dialect cannot express fails, naming the model and the construct.
+
+    Example:
+
+        warehouse transpile --dialect spark --select marts.user_daily
+    """
+    from warehouse import db, models
+    from warehouse import transpile as transpile_module
+
+    cfg = _config(ctx)
+    found = models.discover(cfg.user_models)
+    with db.connect(cfg.db, read_only=True) as con:
+        schema = transpile_module.warehouse_schema(con)
+    missing = sorted(n for n in found if n.split(".")[1] not in
+                     schema.get(n.split(".")[0], {}))
+    if missing:
+        raise WarehouseError(f"model {missing[0]} is not built in {cfg.db}: run "
+                             "'warehouse build' first (the columns come from the built "
+                             "warehouse)")
+    for model, sql in transpile_module.transpile_all(found, dialect, schema, list(select)):
+        click.echo(f"-- {model.name} ({model.materialized})\n{sql};\n")
 
 
 @cli.command("models")

@@ -7,13 +7,17 @@ with recursive live_groups as (
     where deleted_at is null
 ),
 
-descendants(source_name, group_id, via_group_id) as (
-    select source_name, group_id, group_id from live_groups
-    union
-    select d.source_name, d.group_id, child.group_id
+-- UNION ALL with a depth bound rather than UNION (which stops at a cycle by itself):
+-- portable to engines whose recursion takes only UNION ALL (Spark). A parent cycle in
+-- the source repeats rows up to the bound; the grouping below removes the repeats.
+descendants(source_name, group_id, via_group_id, depth) as (
+    select source_name, group_id, group_id, 0 from live_groups
+    union all
+    select d.source_name, d.group_id, child.group_id, d.depth + 1
     from descendants as d
     join live_groups as child
         on child.source_name = d.source_name and child.parent_group_id = d.via_group_id
+    where d.depth < 32
 ),
 
 members as (

@@ -24,4 +24,7 @@ final as (
 select *
 from final
 where coalesce(user_id, '') not like 'shared-%'
-    and (source_name, chat_id) not in (select (source_name, chat_id) from shared_copies)
+    and not exists (
+        select 1 from shared_copies as s
+        where s.source_name = final.source_name and s.chat_id = final.chat_id
+    )

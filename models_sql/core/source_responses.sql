@@ -25,9 +25,10 @@ assistant_messages as (
 
 responses as (
     select *
-    from assistant_messages
-    where (source_name, message_row_id) not in (
-        select (source_name, message_row_id) from ledger where message_row_id is not null
+    from assistant_messages as m
+    where not exists (
+        select 1 from ledger as l
+        where l.source_name = m.source_name and l.message_row_id = m.message_row_id
     )
 ),
 

@@ -20,7 +20,7 @@ final as (
         timezone('UTC', "startTime") as started_at,
         timezone('UTC', "endTime") as ended_at,
         coalesce(request_duration_ms,
-            epoch_ms("endTime") - epoch_ms("startTime")) as latency_ms,
+            date_diff('millisecond', "startTime", "endTime")) as latency_ms,
         _warehouse.plausible_tokens(prompt_tokens) as input_tokens,
         _warehouse.plausible_tokens(completion_tokens) as output_tokens,
         spend,

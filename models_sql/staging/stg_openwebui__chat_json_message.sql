@@ -35,7 +35,9 @@ renamed as (
         message ->> 'parentId' as parent_id,
         (message -> 'content')::varchar as content_json,
         _warehouse.content_text((message -> 'content')::varchar) as content_text,
-        coalesce(message -> 'usage', message -> 'info' -> 'usage')::varchar as usage_json,
+        -- json_extract, not ->: inside a call sqlglot reads -> as a lambda
+        coalesce(json_extract(message, '$.usage'), json_extract(message, '$.info.usage'))::varchar
+            as usage_json,
         case when coalesce(message ->> 'error', 'false') not in ('false', 'null')
             then (message -> 'error')::varchar end as error_json,
         try_cast(message ->> 'timestamp' as double) as created_at_raw,
