@@ -31,8 +31,8 @@ event_hours as (
         sum(input_tokens)::bigint as input_tokens,
         sum(output_tokens)::bigint as output_tokens,
         sum(total_tokens)::bigint as total_tokens,
-        sum(cost) as cost,
-        sum(repriced_cost) as repriced_cost,
+        sum(cost)::decimal(18, 9) as cost,
+        sum(repriced_cost)::decimal(18, 9) as repriced_cost,
         count(*) filter (where price_line is null) as unpriced
     from tagged
     group by all
@@ -64,9 +64,10 @@ aggregate_days as (
         sum(d.output_tokens)::bigint as output_tokens,
         sum(coalesce(d.input_tokens, 0) + coalesce(d.output_tokens, 0))::bigint
             as total_tokens,
-        sum(d.cost) as cost,
+        sum(d.cost)::decimal(18, 9) as cost,
         sum(_warehouse.token_cost(d.input_tokens, null, d.output_tokens,
-            p.input_per_token, p.cached_per_token, p.output_per_token)) as repriced_cost,
+            p.input_per_token, p.cached_per_token, p.output_per_token))::decimal(18, 9)
+            as repriced_cost,
         coalesce(sum(d.requests) filter (where p.price_line is null), 0)::bigint
             as unpriced
     from day_rows as d

@@ -308,8 +308,8 @@ def _report_sql(name: str, spec: Report, filters: Filters, since, until, tz) -> 
               .replace("{cost_columns}", " ".join(
                   v for k, v in costs.items() if filters.cost in (k, "both"))))
     if re.match(r"with\s", report, re.I):
-        return f"with facts as ({facts}),\n{report[5:]}"
-    return f"with facts as ({facts})\n{report}"
+        return f"with facts as not materialized ({facts}),\n{report[5:]}"
+    return f"with facts as not materialized ({facts})\n{report}"
 
 
 def _facts_since(spec: Report, since: datetime | None, tz: ZoneInfo,

@@ -4,11 +4,17 @@
 -- the price file's own currency) converts at the file's rate in force on each UTC day;
 -- without either the costs must share one currency. unpriced_responses counts responses no price covers. A user in
 -- several groups (or a response with several tags) is charged to each of them.
-with hourly as (
-    -- one row per hour, segment and currencies first: the per-row work below then runs
-    -- on thousands of rows, not on the millions of hourly facts
+with hours as (
+    -- each distinct time's period and UTC day computed once: time zone arithmetic per
+    -- fact row, or grouping by hour first, would dominate on millions of rows
+    select facts.ts, {period} as period, cast(timezone('UTC', facts.ts) as date) as day
+    from (select distinct ts from facts) as facts
+),
+
+charged as (
     select
-        facts.ts,
+        hours.period,
+        hours.day,
         {segment} as segment,
         facts.cost_currency,
         facts.repriced_currency,
@@ -19,17 +25,14 @@ with hourly as (
         sum(facts.cost) as cost,
         sum(facts.repriced_cost) as repriced_cost
     from facts
+    join hours on hours.ts = facts.ts
     {segment_join}
     group by all
 ),
 
-charged as (
-    select {period} as period, facts.* from hourly as facts
-),
-
 -- per UTC day: a rate holds for a whole day
 daily as (
-    select period, segment, cast(timezone('UTC', ts) as date) as day, cost_currency,
+    select period, segment, day, cost_currency,
         repriced_currency, sum(cost) as cost, sum(repriced_cost) as repriced_cost
     from charged
     group by all
