@@ -116,6 +116,11 @@ def test_ledger_gives_ui_api_and_both_figures(make_source, tmp_path, dialect):
     deleted = report(db, "chats", "--model", next(
         r["model_id"] for r in rows if r["chat_id"] == gone and r["source"] == "chat"))
     assert gone in {c["chat_id"] for c in deleted}
+    # the latest chats, a ledger-only one among them, are the whole list's head
+    listed = report(db, "chats", "--limit", "100000")
+    assert gone in {c["chat_id"] for c in listed}
+    for n in range(1, len(listed)):
+        assert report(db, "chats", "--limit", str(n)) == listed[:n], n
     gone_rows = [r for r in rows if r["chat_id"] == gone and r["source"] == "chat"]
     got = invoke("--db", str(db), "query", "--format", "csv",
                  f"select count(*) from core.usage_events where chat_id = '{gone}' "

@@ -132,6 +132,10 @@ def test_all_time_summary_counts_edge_rows(loaded):
     assert got == expected.summary(pairs)
     # The assistant message without a model counts for users and chats, not for messages.
     assert got["total_messages"] == len([1 for _, m in pairs if m.model_id])
+    # the latest chats (answered from the newest chats first) are the full list's head
+    want = expected.chats(pairs)
+    for n in (1, 3, len(want) - 1):
+        assert [r["chat_id"] for r in report(db, "chats", "--limit", str(n))] == want[:n]
 
 
 def test_weekly_and_hourly_buckets_add_up(loaded):
