@@ -76,11 +76,9 @@ create or replace macro _warehouse.utc_day(text_date) as (
     try_strptime(text_date, '%Y-%m-%d')::date
 );
 
--- Cost of one response's tokens at per-token prices, computed exactly and rounded to a
--- billionth of the currency unit, the scale of the sources' own costs: 64-bit decimals
--- add up many times faster than 128-bit ones in every report. Cached tokens are part
--- of input_tokens (OpenAI's convention) and cost the cached price when the price file
--- gives one. NULL without a price or without token figures.
+-- Cost of one response's tokens at per-token prices (exact DECIMAL). Cached tokens are
+-- part of input_tokens (OpenAI's convention) and cost the cached price when the price
+-- file gives one. NULL without a price or without token figures.
 create or replace macro _warehouse.token_cost(
     input_tokens, cached_tokens, output_tokens, input_price, cached_price, output_price
 ) as (
@@ -90,7 +88,7 @@ create or replace macro _warehouse.token_cost(
             * input_price
         + least(coalesce(cached_tokens, 0), coalesce(input_tokens, 0))::decimal(38, 0)
             * coalesce(cached_price, input_price)
-        + coalesce(output_tokens, 0)::decimal(38, 0) * output_price)::decimal(18, 9)
+        + coalesce(output_tokens, 0)::decimal(38, 0) * output_price)::decimal(38, 18)
     end
 );
 

@@ -196,10 +196,10 @@ def test_a_closed_month_keeps_its_cost_when_a_later_price_is_added(priced):
         expected_cost((april, "gpt-4o", 1000, 0, 100), None, later=True))  # 0.007 USD
 
 
-def test_repriced_cost_is_rounded_to_a_billionth_per_response(make_source, tmp_path):
-    """Prices finer than 1e-9 per token: each response's cost is rounded half up to nine
-    places (the scale of the sources' own costs), and reports add those figures exactly,
-    from 64-bit decimals in the marts."""
+def test_marts_round_repriced_cost_to_a_billionth(make_source, tmp_path):
+    """Prices finer than 1e-9 per token: core.usage_events keeps each response's exact
+    cost; the hourly marts store 64-bit decimals, each row's sum rounded half up to nine
+    places (the scale of the sources' own costs), and reports add those exactly."""
     data, responses = priced_dataset(seed=5)
     src = make_source(data, "sqlite")
     prices = tmp_path / "prices.toml"
@@ -208,21 +208,27 @@ def test_repriced_cost_is_rounded_to_a_billionth_per_response(make_source, tmp_p
     db = tmp_path / "usage.duckdb"
     invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus")
     invoke("--db", str(db), "build", "--prices", str(prices))
-    nano = Decimal("0.000000001")
     priced = [r for r in responses if r[1].startswith("gpt-4o")]  # the mini too
     exact = [(r[2] * Decimal("0.0375") + r[4] * Decimal("0.0625")) / MILLION
              for r in priced]
-    rounded = [c.quantize(nano, rounding=ROUND_HALF_UP) for c in exact]
+    rounded = [c.quantize(Decimal("0.000000001"), rounding=ROUND_HALF_UP) for c in exact]
     assert rounded != exact  # the prices do need more than nine places
     con = duckdb.connect(str(db), read_only=True)
-    got = sorted(Decimal(str(v)) for (v,) in con.execute(
-        "SELECT repriced_cost FROM core.usage_events WHERE price_line IS NOT NULL"
-    ).fetchall())
+
+    def figures(sql: str) -> list[Decimal]:
+        return sorted(Decimal(str(v)) for (v,) in con.execute(sql).fetchall())
+
+    events = figures("SELECT repriced_cost FROM core.usage_events "
+                     "WHERE price_line IS NOT NULL")
+    # one response per chat and hour here, so each hourly row holds one response
+    hourly = figures("SELECT repriced_cost FROM marts.usage_hourly "
+                     "WHERE repriced_cost IS NOT NULL")
     types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE "
                              "schema_name = 'marts' AND table_name = 'usage_hourly' AND "
                              "column_name IN ('cost', 'repriced_cost')").fetchall())
     con.close()
-    assert got == sorted(rounded)
+    assert events == sorted(exact)
+    assert hourly == sorted(rounded)
     assert types == {"cost": "DECIMAL(18,9)", "repriced_cost": "DECIMAL(18,9)"}
     total = report(db, "costs", "--granularity", "all", "--cost", "repriced", "--model",
                    "gpt-4o")

@@ -32,7 +32,7 @@ event_hours as (
         sum(output_tokens)::bigint as output_tokens,
         sum(total_tokens)::bigint as total_tokens,
         sum(cost)::decimal(18, 9) as cost,
-        sum(repriced_cost)::decimal(18, 9) as repriced_cost,
+        round(sum(repriced_cost), 9)::decimal(18, 9) as repriced_cost,
         count(*) filter (where price_line is null) as unpriced
     from tagged
     group by all
@@ -65,8 +65,8 @@ aggregate_days as (
         sum(coalesce(d.input_tokens, 0) + coalesce(d.output_tokens, 0))::bigint
             as total_tokens,
         sum(d.cost)::decimal(18, 9) as cost,
-        sum(_warehouse.token_cost(d.input_tokens, null, d.output_tokens,
-            p.input_per_token, p.cached_per_token, p.output_per_token))::decimal(18, 9)
+        round(sum(_warehouse.token_cost(d.input_tokens, null, d.output_tokens,
+            p.input_per_token, p.cached_per_token, p.output_per_token)), 9)::decimal(18, 9)
             as repriced_cost,
         coalesce(sum(d.requests) filter (where p.price_line is null), 0)::bigint
             as unpriced

@@ -8,7 +8,8 @@
 -- cost is the source's own figure (as billed, in cost_currency); repriced_cost prices
 -- the tokens with the price file (in repriced_currency); unpriced counts responses that
 -- no price covers. Both costs are 64-bit decimals (9 places, up to a billion units per
--- row), which reports add up many times faster than 128-bit ones. counted_elsewhere rows are LiteLLM requests that a routed Open WebUI
+-- row; repriced_cost is each row's exact sum rounded half up to a billionth), which
+-- reports add up many times faster than 128-bit ones. counted_elsewhere rows are LiteLLM requests that a routed Open WebUI
 -- source also holds (see core.usage_events).
 -- incremental: hour
 with events as (
@@ -38,7 +39,7 @@ event_hours as (
         sum(output_tokens)::bigint as output_tokens,
         sum(total_tokens)::bigint as total_tokens,
         sum(cost)::decimal(18, 9) as cost,
-        sum(repriced_cost)::decimal(18, 9) as repriced_cost,
+        round(sum(repriced_cost), 9)::decimal(18, 9) as repriced_cost,
         count(*) filter (where price_line is null) as unpriced,
         count(*) filter (where usage_present and channel <> 'task') as usage_messages,
         count(*) filter (where usage_reported and channel <> 'task') as reported_messages
@@ -75,8 +76,8 @@ aggregate_days as (
         sum(coalesce(d.input_tokens, 0) + coalesce(d.output_tokens, 0))::bigint
             as total_tokens,
         sum(d.cost)::decimal(18, 9) as cost,
-        sum(_warehouse.token_cost(d.input_tokens, null, d.output_tokens,
-            p.input_per_token, p.cached_per_token, p.output_per_token))::decimal(18, 9)
+        round(sum(_warehouse.token_cost(d.input_tokens, null, d.output_tokens,
+            p.input_per_token, p.cached_per_token, p.output_per_token)), 9)::decimal(18, 9)
             as repriced_cost,
         coalesce(sum(d.requests) filter (where p.price_line is null), 0)::bigint
             as unpriced,
