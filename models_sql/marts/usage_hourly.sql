@@ -9,8 +9,8 @@
 -- the tokens with the price file (in repriced_currency); unpriced counts responses that
 -- no price covers. Both costs are 64-bit decimals (9 places, up to a billion units per
 -- row; repriced_cost is each row's exact sum rounded half up to a billionth), which
--- reports add up many times faster than 128-bit ones. counted_elsewhere rows are LiteLLM requests that a routed Open WebUI
--- source also holds (see core.usage_events).
+-- reports add up many times faster than 128-bit ones. counted_elsewhere rows are
+-- LiteLLM requests that a routed Open WebUI source also holds (see core.usage_events).
 -- incremental: hour
 with events as (
     select * from core.usage_events
