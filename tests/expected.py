@@ -99,9 +99,10 @@ def users(pairs, data: sample.Dataset) -> dict[str, dict]:
         row["output_tokens"] += o or 0
     for row in out.values():
         row["total_tokens"] = row["input_tokens"] + row["output_tokens"]
-        # sample messages carry no error, cost or user agent
-        row.update(successful_requests=row["count"], failed_requests=0, total_spend=0,
-                   user_agent=None)
+        # sample messages carry no error and no cost, and no price file is loaded; an
+        # Open WebUI-only warehouse has no user agent column (LiteLLM's tags fill it)
+        row.update(successful_requests=row["count"], failed_requests=0, currency=None,
+                   billed_cost=None, repriced_cost=None)
     return out
 
 

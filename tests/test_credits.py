@@ -11,6 +11,7 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,23 @@ def test_credits_follow_the_plugins_rules(make_source, tmp_path, dialect):
             for r in limits if r["kind"] == "credits_daily"} == want
     assert [r["percent"] for r in limits] == sorted((r["percent"] for r in limits),
                                                     reverse=True)
+
+    # compared exactly, rounded only for display: a row exactly at --threshold is in, and
+    # one just under it (74.8667 % for 74.9) is out
+    def listed(threshold) -> set:
+        return {(r["used"], r["limit"]) for r in report(db, "limits", "--threshold",
+                                                         str(threshold))
+                if r["kind"] == "credits_daily"}
+
+    exact = next((u, a) for u, a in figures.values() if u and (u * 10**6) % a == 0)
+    at = Decimal(exact[0] * 100) / exact[1]
+    assert exact in listed(at) and exact not in listed(at + Decimal("0.0001"))
+    # a percent that rounds up to the threshold (2.66667 % shown as 2.67, rounded to 0.1
+    # it would be 2.7) stays under a threshold of 2.7
+    inexact, rounded_up = next(
+        ((u, a), p.quantize(Decimal("0.1"))) for u, a in figures.values()
+        if u and (p := Decimal(u * 100) / a).quantize(Decimal("0.1")) > p)
+    assert inexact not in listed(rounded_up)
 
     from tests.test_errors import fail
 

@@ -204,17 +204,23 @@ def test_pseudonymize_hides_names_and_emails_in_reports_marts_and_the_dashboard(
     for text in outputs:
         assert not [s for s in secrets if s in text]
 
-    users = json.loads(shown("report", "users", "--format", "json"))
+    def rows(*args) -> list[dict]:  # notes go to standard error
+        result = CliRunner().invoke(cli, ["--config", str(config), "report", *args,
+                                          "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    users = rows("users")
     assert all((u["name"] or "user-").startswith("user-")
                and (u["email"] or "@pseudonymized.invalid").endswith("@pseudonymized.invalid")
                for u in users)
     assert sum(1 for u in users if u["email"]) >= len(webui.users)
-    chats = json.loads(shown("report", "chats", "--format", "json"))
+    chats = rows("chats")
     names = {u["user_id"]: u["name"] for u in users}
     assert all(c["user_name"] == names[c["user_id"]] for c in chats)
     # the admin still filters with the real email; figures are the real ones
     first = webui.users[0]
-    mine = json.loads(shown("report", "users", "--user", first.email, "--format", "json"))
+    mine = rows("users", "--user", first.email)
     assert [u["count"] for u in mine] == [
         len([1 for c, _ in expected.rows(webui) if c.user_id == first.id])]
     import warehouse
@@ -224,4 +230,4 @@ def test_pseudonymize_hides_names_and_emails_in_reports_marts_and_the_dashboard(
     assert partner not in ids and any(i.startswith("user-") for i in ids)
     # stable: the same pseudonyms after a full rebuild
     invoke("--config", str(config), "build", "--full")
-    assert json.loads(shown("report", "users", "--format", "json")) == users
+    assert rows("users") == users

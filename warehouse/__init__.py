@@ -7,11 +7,23 @@
 
 from __future__ import annotations
 
-__all__ = ["open"]
+__all__ = ["__version__", "open"]
 
 
-def open(path):  # noqa: A001 - mirrors the built-in on purpose: warehouse.open(path)
+def open(path, pseudonymize=None):  # noqa: A001 - mirrors the built-in: warehouse.open(path)
     """Open a warehouse file read-only (see warehouse.api.Warehouse)."""
     from warehouse.api import open as _open
 
-    return _open(path)
+    return _open(path, pseudonymize)
+
+
+def __getattr__(name: str):
+    # the installed distribution's version, read only when asked (start-up stays fast)
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("usage-warehouse")
+        except PackageNotFoundError:
+            return "0+unknown"
+    raise AttributeError(f"module 'warehouse' has no attribute {name!r}")

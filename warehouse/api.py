@@ -16,8 +16,10 @@ _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 class Warehouse:
     """A read-only view of a warehouse file; results come as polars DataFrames."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, pseudonymize: bool | None = None):
         self.path = path
+        # the config's [warehouse] pseudonymize, followed at once; None: as last built
+        self.pseudonymize = pseudonymize
         self.con = db.connect(path, read_only=True)
 
     def close(self) -> None:
@@ -30,24 +32,27 @@ class Warehouse:
         self.close()
 
     def run_report(self, name: str, filters: reports.Filters | None = None) -> reports.Result:
-        return reports.run(self.con, name, filters or reports.Filters())
+        return reports.run(self.con, name, filters or reports.Filters(), self.pseudonymize)
 
-    def report(self, name: str, **filters):
-        """A report as a polars DataFrame, e.g. wh.report("users", since="2026-10-01")."""
+    def report(self, name: str, **options):
+        """A report as a polars DataFrame. Options are the CLI's, with underscores, and
+        take Python values too: wh.report("users", since=date(2026, 10, 1),
+        tag=["prod", "dev"], exclude_deleted=True). An option the report does not honour
+        is an error, as on the command line."""
         import polars as pl
 
-        result = self.run_report(name, reports.Filters(**filters))
+        result = self.run_report(name, reports.resolve(name, options))
         return pl.DataFrame(result.records(), schema=result.columns, orient="row") \
             if result.rows else pl.DataFrame(schema=result.columns)
 
-    def chart(self, name: str, **filters):
+    def chart(self, name: str, **options):
         """A report as an Altair chart (the one `report --chart` draws), e.g. in a notebook:
         wh.chart("daily", granularity="week")."""
         import altair as alt
 
         from warehouse import charts
 
-        filters = reports.Filters(**filters)
+        filters = reports.resolve(name, options)
         return alt.Chart.from_dict(charts.spec(self.run_report(name, filters), filters))
 
     def fetch(self, sql: str, params=None) -> tuple[list[str], list[tuple]]:
@@ -77,7 +82,7 @@ class Warehouse:
             raise WarehouseError(f"no mart {name!r}: see wh.marts()")
         from warehouse import pseudonyms
 
-        secret = pseudonyms.key(self.con)
+        secret = pseudonyms.key(self.con, self.pseudonymize)
         if secret is None:
             return self.con.execute(f'SELECT * FROM marts."{name}"').pl()
         columns = [d[0] for d in self.con.execute(
@@ -101,5 +106,5 @@ class Warehouse:
             "GROUP BY ALL ORDER BY mart").pl()
 
 
-def open(path: str | os.PathLike) -> Warehouse:  # noqa: A001 - the documented entry point
-    return Warehouse(path)
+def open(path: str | os.PathLike, pseudonymize: bool | None = None) -> Warehouse:  # noqa: A001
+    return Warehouse(path, pseudonymize)

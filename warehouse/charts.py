@@ -7,13 +7,18 @@ JavaScript bundle makes self-contained HTML: nothing is fetched from the network
 
 from __future__ import annotations
 
+import html
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from pathlib import Path
+from string import Template
 
 from warehouse.errors import WarehouseError
 from warehouse.output import plain
-from warehouse.reports import Filters, Result
+from warehouse.reports import Filters
+from warehouse.results import Result
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"  # an identifier, never fetched
 VEGA_LITE = "6.4"  # the Vega-Lite version vl-convert renders with
@@ -23,7 +28,7 @@ MAX_TICKS = 12
 TOP_N = 25  # bars in a top-N chart
 AXIS_FORMATS = {"hour": "%b %d %H:00", "day": "%b %d", "week": "%b %d", "month": "%b %Y"}
 # users: the column each --metric ranks by
-USER_METRICS = {"messages": "count", "tokens": "total_tokens", "spend": "total_spend",
+USER_METRICS = {"messages": "count", "tokens": "total_tokens", "spend": "repriced_cost",
                 "successful": "successful_requests"}
 
 
@@ -57,12 +62,23 @@ def write(chart: dict, path: str | Path) -> None:
         elif suffix == ".svg":
             path.write_text(vlc.vegalite_to_svg(chart, vl_version=VEGA_LITE))
         else:
-            from warehouse.dashboard import page
-
             title = chart.get("title", {}).get("text", "Chart")
             path.write_text(page(title, "", '<div id="chart"></div>', {"chart": chart}))
     except OSError as exc:
         raise WarehouseError(f"--chart {path}: {exc.strerror or exc}") from None
+
+
+def page(title: str, header: str, body: str, specs: dict[str, dict]) -> str:
+    """A whole HTML page with Vega's bundle inline; `specs` are drawn into the elements
+    of the same ids (a chart's .html file, and the dashboard)."""
+    import vl_convert as vlc
+
+    template = Template(resources.files("warehouse").joinpath("dashboard.html").read_text())
+    return template.substitute(
+        title=html.escape(title), header=header, body=body,
+        bundle=vlc.javascript_bundle(vl_version=VEGA_LITE),
+        # "</" cannot end the script element early: labels are users' text
+        specs=json.dumps(specs, ensure_ascii=False).replace("</", "<\\/"))
 
 
 def _records(result: Result) -> list[dict]:
@@ -74,7 +90,7 @@ def _title(text: str, filters: Filters) -> dict:
     shown = [f"{k} {v}" for k, v in (
         ("since", filters.since), ("until", filters.until), ("group", filters.group),
         ("user", filters.user), ("model", filters.model), ("source", filters.source),
-        ("tag", ", ".join(filters.tags)), ("tag like", filters.tag_like)) if v]
+        ("tag", ", ".join(filters.tag)), ("tag like", filters.tag_like)) if v]
     if filters.channel != "all":
         shown.append(f"channel {filters.channel}")
     if filters.tz != "UTC":
@@ -257,7 +273,7 @@ def _tokens(rows: list[dict], filters: Filters) -> dict:
 def _users(rows: list[dict], filters: Filters) -> dict:
     measure = USER_METRICS.get(filters.metric, "count")
     if rows and measure not in rows[0]:
-        measure = next(c for c in ("count", "successful_requests") if c in rows[0])
+        measure = next(c for c in ("billed_cost", "count") if c in rows[0])
     values = [{**r, "user": r.get("email") or r.get("name") or r.get("user_id") or "(none)"}
               for r in rows]
     measure_title = "messages" if measure == "count" else measure.replace("_", " ")

@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from warehouse import config as config_module
 from warehouse.errors import WarehouseError, redact
+from warehouse.reports.catalog import FILTERS, REPORTS, takers
+from warehouse.reports.options import OPTIONS
 
 
 def user_errors(func):
@@ -38,7 +41,38 @@ def _progress(quiet: bool):
     return lambda *parts: click.echo("  " + " ".join(parts) + " ...", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class WarehouseGroup(click.Group):
+    """The command group, with what no single command can catch: arguments that are not
+    text, and Ctrl-C (one line and exit 130; jobs publish whole or not at all)."""
+
+    def parse_args(self, ctx, args):
+        for number, arg in enumerate(args, 1):
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                error = click.ClickException(f"argument {number} is not valid UTF-8 text")
+                error.exit_code = 2
+                raise error from None
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted()
+        except Exception as exc:  # DuckDB turns SIGINT during a query into its own error
+            if type(exc).__name__ != "InterruptException":
+                raise
+            _interrupted()
+
+
+def _interrupted():
+    click.echo("warehouse: interrupted; the warehouse is as it was before this command",
+               err=True)
+    raise SystemExit(130)
+
+
+@click.group(cls=WarehouseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", help="Warehouse DuckDB file (default: from config, else usage.duckdb).")
 @click.option("--config", "config_path", help="Config file (default: ./warehouse.toml).")
 @click.version_option(package_name="usage-warehouse")
@@ -179,7 +213,8 @@ def run(ctx, full_refresh, prices_file, wait, quiet):
 
     Readers keep working during a run: it builds a copy beside the warehouse and swaps it
     in at the end, or leaves the warehouse as it was. Exit codes: 0 published; 1 failed,
-    nothing changed; 2 bad command line; 75 another job is writing (retry later, or --wait).
+    nothing changed; 2 bad command line; 75 another job is writing (retry later, or --wait);
+    130 interrupted (Ctrl-C), nothing changed.
 
     Example:
 
@@ -274,84 +309,77 @@ def status(ctx):
     click.echo(output.to_table(["table", "rows"], st.tables, width))
 
 
-def _apply(options: list, func):
-    for option in reversed(options):
-        func = option(func)
-    return func
+def _declared_option(option):
+    """A Click option from a report option's declaration (warehouse/reports/options.py).
+    Defaults stay None, so that only what the user typed counts as given."""
+    reports_taking = takers(option.name)
+    plain = [n for n in reports_taking if " " not in n]
+    if len(plain) > len(REPORTS) / 2:
+        but = [n for n in REPORTS if n not in plain]
+        where = "All reports" + (f" but {', '.join(but)}" if but else "")
+        where += "".join(f"; {n}" for n in reports_taking if " " in n)
+    else:
+        where = "Reports: " + "; ".join(reports_taking)
+    default = option.default not in (None, (), False)
+    text = option.help + (f" Default: {option.default}." if default else "") + f" {where}."
+    kwargs = {"help": text}
+    if option.kind == "flag":
+        kwargs["is_flag"] = True
+    elif option.kind == "repeat":
+        kwargs["multiple"] = True
+    elif option.kind == "int":
+        kwargs["type"] = int
+    if option.choices:
+        choices = [str(c) for c in option.choices]
+        kwargs["shell_complete"] = lambda ctx, param, incomplete: [
+            c for c in choices if c.startswith(incomplete.lower())]
+        kwargs["metavar"] = "|".join(choices).upper() if len(choices) <= 4 else "CHOICE"
+    return click.option(option.flag, option.name, **kwargs)
 
 
-def filter_options(func):
-    """The options that choose which responses count: reports and the dashboard."""
-    return _apply([
-        click.option("--since", help="Start, inclusive: YYYY-MM-DD or YYYY-MM-DDTHH:MM."),
-        click.option("--until", help="End, exclusive: YYYY-MM-DD or YYYY-MM-DDTHH:MM."),
-        click.option("--tz", default="UTC", show_default=True,
-                     help="Time zone of dates and buckets (e.g. Europe/Berlin)."),
-        click.option("--group", help="Only members of this group (id or name), sub-groups too."),
-        click.option("--user", help="Only this user (id or email)."),
-        click.option("--model", help="Only this model id."),
-        click.option("--source", help="Only this source name."),
-        click.option("--channel", default="all", show_default=True,
-                     help="ui (Open WebUI chats), api (API calls), task (background "
-                          "tasks) or all."),
-        click.option("--tag", "tags", multiple=True,
-                     help="Only responses with this exact tag (repeatable: any of them)."),
-        click.option("--tag-like", help="Only responses with a tag containing this text."),
-        click.option("--exclude-deleted", is_flag=True,
-                     help="Leave out responses deleted (or purged) in the source."),
-    ], func)
+def _options_of(names):
+    def decorate(func):
+        for name in reversed([n for n in OPTIONS if n in names]):
+            func = _declared_option(OPTIONS[name])(func)
+        return func
+
+    return decorate
 
 
-def report_options(func):
-    """Options every report takes, declared once."""
-    return filter_options(_apply([
-        click.option("--granularity",
-                     help="hour, day, week or month (daily: day; retention: week; "
-                          "costs: month, or all)."),
-        click.option("--metric", default="messages", show_default=True,
-                     help="messages, tokens, spend or successful: ranking of users."),
-        click.option("--by", default="none", show_default=True,
-                     help="active-users and costs per: none, tag, group, model, channel, "
-                          "source (costs: or user)."),
-        click.option("--cost", default="both", show_default=True,
-                     help="costs: as-billed (the sources' own), repriced (price file) or "
-                          "both."),
-        click.option("--currency", help="costs: convert to this currency (rates from the "
-                                        "price file)."),
-        click.option("--mau-days", type=int, default=30, show_default=True,
-                     help="active-users: the monthly window, 28 or 30 days."),
-        click.option("--threshold", type=float, default=80.0, show_default=True,
-                     help="limits: show what is at or over this percent of its limit."),
-        click.option("--limit", type=int, help="At most this many rows."),
-        click.option("--page", type=int, help="users: this page of --page-size rows."),
-        click.option("--page-size", type=int, default=50, show_default=True,
-                     help="users: rows per --page."),
-        click.option("--compat",
-                     help="litellm: tags and active-users exactly as LiteLLM computes them."),
-        click.option("--format", "fmt", default="table", show_default=True,
-                     help="table, json, csv or parquet."),
-        click.option("--output", help="Write to this file instead of standard output."),
-        click.option("--chart", type=click.Path(dir_okay=False),
-                     help="Draw the report to this .png, .svg or .html file (offline); "
-                          "rows are then written only with --output."),
-    ], func))
+def _given(ctx: click.Context, options: dict) -> dict:
+    """The options the user typed (or set in the environment), not Click's defaults."""
+    return {name: value for name, value in options.items()
+            if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT)}
 
 
 def _report_names(ctx, param, incomplete: str):
     """Shell completion of report names."""
-    from warehouse.reports import REPORTS
-
     return [name for name in REPORTS if name.startswith(incomplete)]
 
 
+def _format_option(func):
+    from warehouse.output import FORMATS
+
+    return click.option("--format", "fmt", default="table", show_default=True,
+                        metavar="|".join(FORMATS).upper(),
+                        shell_complete=lambda ctx, param, incomplete: [
+                            f for f in FORMATS if f.startswith(incomplete.lower())],
+                        help="table, json, csv or parquet.")(func)
+
+
 @cli.command()
-@click.argument("name", shell_complete=_report_names)
-@report_options
+@click.argument("name", required=False, shell_complete=_report_names)
+@_options_of(OPTIONS)
+@_format_option
+@click.option("--output", help="Write to this file instead of standard output.")
+@click.option("--chart", type=click.Path(dir_okay=False),
+              help="Draw the report to this .png, .svg or .html file (offline); rows are "
+                   "then written only with --output.")
 @click.pass_context
 @user_errors
-def report(ctx, name, fmt, output, chart, exclude_deleted, **options):
-    """Answer a named question: summary, models, users, daily, tokens, chats, feedback,
-    tags, active-users, retention, keys, teams, costs, unpriced-models, credits, limits.
+def report(ctx, name, fmt, output, chart, **options):
+    """Answer a named question; without NAME, list the reports. Each report takes only
+    the options it honours: any other is refused, never ignored.
 
     Example:
 
@@ -369,12 +397,18 @@ def report(ctx, name, fmt, output, chart, exclude_deleted, **options):
     """
     from warehouse import api
     from warehouse import output as out
-    from warehouse.reports import Filters
+    from warehouse.reports import resolve
 
-    filters = Filters(include_deleted=not exclude_deleted, **options)
-    if fmt not in out.FORMATS:
-        raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(out.FORMATS)}")
-    with api.open(_config(ctx).db) as wh:
+    if name is None:
+        rows = [(n, r.description) for n, r in REPORTS.items()]
+        click.echo(out.to_table(["report", "what it answers"], rows, out.terminal_width())
+                   + "\n'warehouse report --help' says which reports take each option; a "
+                   "report refuses the options it does not honour.")
+        return
+    filters = resolve(name, _given(ctx, options))
+    fmt = out.checked_format(fmt)
+    cfg = _config(ctx)
+    with api.open(cfg.db, cfg.pseudonymize) as wh:
         result = wh.run_report(name, filters)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
@@ -391,12 +425,12 @@ def report(ctx, name, fmt, output, chart, exclude_deleted, **options):
 
 
 @cli.command()
-@filter_options
+@_options_of(FILTERS)
 @click.option("--output", default="usage.html", show_default=True,
               type=click.Path(dir_okay=False), help="The HTML file to write.")
 @click.pass_context
 @user_errors
-def dashboard(ctx, output, exclude_deleted, **options):
+def dashboard(ctx, output, **options):
     """Write one self-contained HTML page of the main charts and tables.
 
     The page opens offline (scripts and data are inside it): usage over time, active
@@ -411,14 +445,16 @@ def dashboard(ctx, output, exclude_deleted, **options):
     """
     from warehouse import api
     from warehouse import dashboard as dashboard_module
-    from warehouse.reports import Filters
+    from warehouse.reports import resolve
 
-    filters = Filters(include_deleted=not exclude_deleted, **options)
+    # every section's report honours the filters summary does (catalog.FILTERS)
+    filters = resolve("summary", _given(ctx, options))
     target = Path(output)
     if not target.resolve().parent.is_dir():
         raise WarehouseError(f"--output {output}: folder {target.resolve().parent} "
                              "does not exist")
-    with api.open(_config(ctx).db) as wh:
+    cfg = _config(ctx)
+    with api.open(cfg.db, cfg.pseudonymize) as wh:
         text = dashboard_module.build(wh, filters)
     try:
         target.write_text(text, encoding="utf-8")
@@ -429,8 +465,7 @@ def dashboard(ctx, output, exclude_deleted, **options):
 
 @cli.command()
 @click.argument("sql")
-@click.option("--format", "fmt", default="table", show_default=True,
-              help="table, json, csv or parquet.")
+@_format_option
 @click.option("--output", help="Write to this file instead of standard output.")
 @click.pass_context
 @user_errors
@@ -562,7 +597,7 @@ def demo(ctx, folder):
     run = pipeline.run_all(cfg)
     click.echo(f"ingested {run.rows_read:,} rows, built {len(run.built)} "
                f"models into {cfg.db}\n")
-    with api.open(cfg.db) as wh:
+    with api.open(cfg.db, cfg.pseudonymize) as wh:
         for name in ("summary", "models"):
             result = wh.run_report(name, Filters())
             click.echo(f"warehouse report {name}")

@@ -8,19 +8,16 @@ attachment or a file share, on a machine that cannot reach the warehouse.
 from __future__ import annotations
 
 import html
-import json
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
-from string import Template
 
 import duckdb
 
 from warehouse import charts, reports
 from warehouse.errors import WarehouseError
-from warehouse.output import plain
+from warehouse.output import number_text, plain
 
 DEFAULT_DAYS = 90  # without --since/--until: the last 90 days, from the first with data
 TOP = 15
@@ -59,20 +56,8 @@ def build(wh, filters: reports.Filters) -> str:
     for number, section in enumerate(SECTIONS):
         parts.append(_section(wh, filters, section, f"chart-{number}", specs))
     header = _header(wh, filters)
-    return page(f"LLM usage: {Path(wh.path).name}", header, "\n".join(parts), specs)
-
-
-def page(title: str, header: str, body: str, specs: dict[str, dict]) -> str:
-    """A whole HTML page with Vega's bundle inline; `specs` are drawn into the elements
-    of the same ids."""
-    import vl_convert as vlc
-
-    template = Template(resources.files("warehouse").joinpath("dashboard.html").read_text())
-    return template.substitute(
-        title=html.escape(title), header=header, body=body,
-        bundle=vlc.javascript_bundle(vl_version=charts.VEGA_LITE),
-        # "</" cannot end the script element early: labels are users' text
-        specs=json.dumps(specs, ensure_ascii=False).replace("</", "<\\/"))
+    return charts.page(f"LLM usage: {Path(wh.path).name}", header, "\n".join(parts),
+                       specs)
 
 
 def _window(wh, filters: reports.Filters) -> reports.Filters:
@@ -124,7 +109,7 @@ def table(columns: list[str], rows: list[tuple]) -> str:
         if isinstance(value, bool):
             return f"<td>{'yes' if value else ''}</td>"
         if isinstance(value, int | float | Decimal):
-            text = f"{value:,}" if isinstance(value, int) else f"{value:,.2f}"
+            text = f"{value:,}" if isinstance(value, int) else number_text(value)
             return f'<td class="num">{text}</td>'
         return f"<td>{html.escape(str(plain(value)))}</td>"
 
@@ -144,7 +129,7 @@ def _tiles(summary, wh, filters) -> str:
             cost = row.get("repriced_cost") if row.get("repriced_cost") is not None \
                 else row.get("billed_cost")
             if cost is not None:
-                tiles.append((f"{cost:,.2f} {row['currency'] or ''}".strip(), "cost"))
+                tiles.append((f"{number_text(cost)} {row['currency'] or ''}".strip(), "cost"))
     except WarehouseError:
         pass  # no price file or rates: the cost sections say why
     return '<div class="tiles">' + "".join(
@@ -158,11 +143,11 @@ def _header(wh, filters: reports.Filters) -> str:
     used = [f"{name} {value}" for name, value in (
         ("from", filters.since), ("until (excl.)", filters.until), ("time zone", filters.tz),
         ("group", filters.group), ("user", filters.user), ("model", filters.model),
-        ("source", filters.source), ("tags", ", ".join(filters.tags)),
+        ("source", filters.source), ("tags", ", ".join(filters.tag)),
         ("tag like", filters.tag_like)) if value]
     if filters.channel != "all":
         used.append(f"channel {filters.channel}")
-    if not filters.include_deleted:
+    if filters.exclude_deleted:
         used.append("responses deleted in the source left out")
     lines = [f"Filters: {'; '.join(used) or 'none'}"]
     published = _scalar(wh, "SELECT max(finished_at) FROM _warehouse.run_log")

@@ -38,6 +38,26 @@ def to_csv(columns: list[str], rows: list[tuple]) -> str:
     return buffer.getvalue()
 
 
+def checked_format(fmt: str) -> str:
+    """--format, any case; a misspelling gets a suggestion."""
+    from warehouse.reports.options import suggest
+
+    lowered = fmt.strip().lower()
+    if lowered not in FORMATS:
+        raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}"
+                             + suggest(lowered, FORMATS))
+    return lowered
+
+
+def number_text(value: float | Decimal) -> str:
+    """Two decimals, or as many as it takes to show two significant digits of a small
+    non-zero amount (0.003654 EUR is 0.0037, never 0.00)."""
+    if value and abs(value) < Decimal("0.005"):
+        digits = 1 - Decimal(abs(value)).adjusted()
+        return f"{value:,.{min(digits, 12)}f}"
+    return f"{value:,.2f}"
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -46,9 +66,8 @@ def _cell(value) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float | Decimal):
-        return f"{value:,.2f}"
-    text = str(plain(value))
-    return text if len(text) <= 60 else text[:57] + "..."
+        return number_text(value)
+    return str(plain(value))
 
 
 def to_table(columns: list[str], rows: list[tuple], width: int | None = None) -> str:
@@ -117,8 +136,7 @@ def render(columns: list[str], rows: list[tuple], fmt: str, output: str | None,
            width: int | None = None) -> str | None:
     """Return text for standard output (tables fitted to `width`), or write `output` and
     return None."""
-    if fmt not in FORMATS:
-        raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
+    fmt = checked_format(fmt)
     if fmt == "parquet":
         if not output:
             raise WarehouseError("--format parquet needs --output FILE")

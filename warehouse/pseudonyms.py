@@ -12,10 +12,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from warehouse.reports import Result
+from warehouse.errors import WarehouseError
+from warehouse.results import Result
 
 NAME_COLUMNS = ("name", "user_name")
-EMAIL_COLUMNS = ("email",)
+EMAIL_COLUMNS = ("email", "user_email")
 ID_COLUMNS = ("user_id", "user", "subject", "end_user")  # pseudonymised when an email
 # Rows of these reports are about a person only for some kinds (the others name
 # allowances, keys and teams).
@@ -34,11 +35,18 @@ def store(con, enabled: bool | None) -> None:
                 [secrets.token_hex(32)])
 
 
-def key(con) -> str | None:
-    """The key when pseudonyms are on, else None."""
+def key(con, wanted: bool | None = None) -> str | None:
+    """The key when pseudonyms are on, else None. `wanted` is the config's setting, which
+    readers follow at once; None (no config) follows the warehouse's last build. A
+    warehouse never built with pseudonyms has no key yet: readers then refuse rather than
+    show real names."""
     rows = dict(con.execute("SELECT key, value FROM _warehouse.meta WHERE key IN "
                             "('pseudonymize', 'pseudonym_key')").fetchall())
-    return rows.get("pseudonym_key") if rows.get("pseudonymize") == "true" else None
+    on = rows.get("pseudonymize") == "true" if wanted is None else wanted
+    if on and rows.get("pseudonym_key") is None:
+        raise WarehouseError("pseudonymize = true, but this warehouse was never built with "
+                             "it: run 'warehouse build' once to make its pseudonym key")
+    return rows.get("pseudonym_key") if on else None
 
 
 def pseudonym(secret: str, value: str) -> str:

@@ -8,80 +8,33 @@ The CLI and the Python API call `run` alike.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from importlib import resources
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import duckdb
-
 from warehouse.errors import WarehouseError, one_line
+from warehouse.reports.catalog import REPORTS, Report, report_named
+from warehouse.reports.known import known_values
+from warehouse.reports.options import Filters, checked_text, resolve
+from warehouse.results import Result
 
+if TYPE_CHECKING:
+    import duckdb
 
-@dataclass(frozen=True)
-class Report:
-    """What a report needs: its rows' grain, defaults, and the compat modes it has."""
+__all__ = ["REPORTS", "Filters", "Report", "Result", "resolve", "run"]
+MAX_ROWS = 1_000_000_000
+MAX_BUCKETS = 200_000
+FIRST_YEAR, LAST_YEAR = 1900, 9998  # instants whose local day any time zone can hold
 
-    description: str
-    # 'usage': one row per response; 'tags': per response and tag; 'credits': reads
-    # core.credit_usage itself
-    grain: str = "usage"
-    default_limit: int | None = None
-    granularities: tuple[str, ...] = ("hour", "day", "week", "month")
-    default_granularity: str = "day"
-    # How far before --since the rows are read: 'mau' (trailing windows), 'all' (cohorts)
-    lookback: str | None = None
-    compat: tuple[str, ...] = ()
-    pageable: bool = False  # takes --page / --page-size
-    by: tuple[str, ...] = ()  # the --by segments it takes
-    # a SQL file that answers the usual question without reading every row, and returns
-    # no rows when it cannot vouch for the answer (the report's own file then answers)
-    fast: str | None = None
-
-
-METRICS = ("messages", "tokens", "spend", "successful")
-CHANNELS = ("ui", "api", "task", "all")
-BY = ("none", "tag", "group", "model", "channel", "source")
-COST_MODES = ("as-billed", "repriced", "both")
-
-REPORTS = {
-    "summary": Report("totals: messages, chats, models, users, tokens"),
-    "models": Report("per model: messages, distinct users and chats"),
-    "users": Report("per user: messages, requests, tokens, spend, user agent; ranked by "
-                    "--metric, paged by --page", default_limit=50, pageable=True),
-    "daily": Report("per time bucket (--granularity) and model: messages and tokens, gaps "
-                    "filled"),
-    "tokens": Report("per model: input, output and total tokens, then the total"),
-    "chats": Report("chats that used a model (--model): owner, first message, last update",
-                    default_limit=50, fast="chats_recent"),
-    "feedback": Report("per model: daily won/lost ratings and the top 10 chat tags"),
-    "tags": Report("per tag, by frequency: users, requests, tokens, spend", grain="tags",
-                   compat=("litellm",)),
-    "active-users": Report("per day: DAU, WAU, MAU and stickiness, by --by", lookback="mau",
-                           compat=("litellm",), by=BY),
-    "retention": Report("cohorts by first active period: share active N periods later",
-                        granularities=("day", "week", "month"), default_granularity="week",
-                        lookback="all"),
-    "keys": Report("per LiteLLM key (alias, hash): requests, tokens, spend; deleted keys "
-                   "too"),
-    "teams": Report("per LiteLLM team: keys, users, requests, tokens, spend"),
-    "costs": Report("chargeback per --by (user, model, group, channel, tag, source) and "
-                    "period: cost as billed and repriced, in one --currency",
-                    granularities=("day", "week", "month", "all"),
-                    default_granularity="month", by=(*BY, "user")),
-    "unpriced-models": Report("models whose responses no price in the price file covers"),
-    "limits": Report("who is at or over --threshold % of an allowance or budget: the "
-                     "plugin's daily and sponsored credits, LiteLLM's key, user and team "
-                     "budgets", grain="limits"),
-    "credits": Report("token-tracking plugin: credits used, allowance and remaining per "
-                      "user and day; sponsored allowances' totals", grain="credits"),
-}
 MAU_DAYS = (28, 30)
 RELATIONS = {("usage", True): "_usage_hourly.sql", ("usage", False): "_usage_events.sql",
              ("tags", True): "_tag_hourly.sql", ("tags", False): "_tag_events.sql"}
-# active-users --by: the segment each row of activity falls in (fixed SQL, never user text).
-SEGMENTS = {
+# active-users and costs --by: the segment each row of activity falls in (fixed SQL,
+# never user text).
+SEGMENT_SQL = {
     "none": ("'all'", ""),
     "tag": ("tag", ""),
     "model": ("model_id", ""),
@@ -93,109 +46,69 @@ SEGMENTS = {
               "groups on groups.source_name = members.source_name and groups.group_id = "
               "members.group_id"),
 }
+# costs --by user: who each user is, as every per-user answer says
+PERSON_COLUMNS = ("(select any_value(name order by source_name) from core.users "
+                  "where user_id = usage.segment) as name, (select any_value(email order "
+                  "by source_name) from core.users where user_id = usage.segment) as email,")
 _PARAM = re.compile(r"\$([a-z_]+)")
 
 
-@dataclass
-class Filters:
-    since: str | None = None
-    until: str | None = None
-    tz: str = "UTC"
-    group: str | None = None
-    user: str | None = None
-    model: str | None = None
-    source: str | None = None
-    channel: str = "all"
-    tags: tuple[str, ...] = ()
-    tag_like: str | None = None
-    granularity: str | None = None
-    metric: str = "messages"
-    by: str = "none"
-    mau_days: int = 30
-    limit: int | None = None
-    page: int | None = None
-    page_size: int = 50
-    compat: str | None = None
-    include_deleted: bool = True
-    cost: str = "both"
-    currency: str | None = None
-    threshold: float = 80.0
-
-
-@dataclass
-class Result:
-    name: str
-    columns: list[str]
-    rows: list[tuple]
-    notes: list[str] = field(default_factory=list)
-
-    def records(self) -> list[dict]:
-        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
-
-
 def parse_instant(value: str | None, tz: ZoneInfo, option: str) -> datetime | None:
-    """A date or datetime as the user wrote it, read in the report's time zone."""
+    """A date or datetime as the user wrote it, read in the report's time zone, within
+    the years a warehouse can hold."""
     if value is None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        instant = parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise WarehouseError(
             f"{option} {value!r} is not a date or datetime (use YYYY-MM-DD or "
             "YYYY-MM-DDTHH:MM)") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    return parsed.astimezone(UTC)
+    if not FIRST_YEAR <= instant.year <= LAST_YEAR:
+        raise WarehouseError(f"{option} {value!r} is outside the years {FIRST_YEAR} to "
+                             f"{LAST_YEAR} that reports cover")
+    return instant
 
 
 def time_zone(name: str) -> ZoneInfo:
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(checked_text("--tz", name))
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise WarehouseError(f"--tz {name!r} is not a known time zone (e.g. Europe/Berlin)") \
             from None
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
-    """The report's rows; with `[warehouse] pseudonymize`, people appear as pseudonyms."""
+def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters,
+        pseudonymize: bool | None = None) -> Result:
+    """The report's rows; people appear as pseudonyms when `pseudonymize` says so (None:
+    as the warehouse was last built)."""
     from warehouse import pseudonyms
 
-    result = _answer(con, name, filters)
-    return pseudonyms.apply(result, pseudonyms.key(con))
+    secret = pseudonyms.key(con, pseudonymize)
+    return pseudonyms.apply(_answer(con, name, filters, secret is not None), secret)
 
 
-def _answer(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Result:
-    if name not in REPORTS:
-        raise WarehouseError(
-            f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
-    spec = REPORTS[name]
+def _answer(con: duckdb.DuckDBPyConnection, name: str, filters: Filters,
+            hide_people: bool = False) -> Result:
+    spec = report_named(name)
     granularity = filters.granularity or spec.default_granularity
-    _check_choice("--granularity", granularity, spec.granularities)
-    _check_choice("--metric", filters.metric, METRICS)
-    _check_choice("--channel", filters.channel, CHANNELS)
-    _check_choice("--by", filters.by, spec.by or ("none",))
-    _check_choice("--cost", filters.cost, COST_MODES)
-    currency = _check_currency(filters.currency)
+    _check_choice("--granularity", granularity,
+                  spec.choices.get("granularity", (granularity,)))
+    _check_choice("--by", filters.by, spec.choices.get("by", ("none",)))
     _check_choice("--mau-days", filters.mau_days, MAU_DAYS)
-    if spec.grain in ("credits", "limits"):
-        unsupported = [option for option, value in (
-            ("--model", filters.model), ("--tag", filters.tags),
-            ("--tag-like", filters.tag_like), ("--channel", filters.channel != "all"))
-            if value]
-        if unsupported:
-            raise WarehouseError(f"report {name} does not take {unsupported[0]}: the "
-                                 "plugin's credits are per user and day")
-    if spec.grain == "limits":
-        return _limits(con, filters)
-    if filters.page is not None and not spec.pageable:
-        pageable = ", ".join(n for n, r in REPORTS.items() if r.pageable)
-        raise WarehouseError(f"--page works with the {pageable} report, not {name}")
-    if filters.compat is not None:
-        _check_choice(f"--compat for report {name}", filters.compat, spec.compat or ("none",))
+    currency = _check_currency(filters.currency)
     for option, value in (("--limit", filters.limit), ("--page", filters.page),
                           ("--page-size", filters.page_size)):
-        if value is not None and value < 1:
-            raise WarehouseError(f"{option} must be a positive number, not {value}")
+        if value is not None and not 0 < value <= MAX_ROWS:
+            raise WarehouseError(f"{option} must be a positive number up to {MAX_ROWS:,}, "
+                                 f"not {value}")
+    if spec.grain == "limits":
+        return _limits(con, filters, hide_people)
+    if filters.compat is not None:
+        _check_choice(f"report {name} --compat", filters.compat, tuple(spec.compat))
     tz = time_zone(filters.tz)
     if filters.compat and filters.tz != "UTC":
         raise WarehouseError(f"--compat {filters.compat} counts UTC days, as LiteLLM does: "
@@ -204,27 +117,32 @@ def _answer(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Resu
     until = parse_instant(filters.until, tz, "--until")
     if since and until and since >= until:
         raise WarehouseError(f"--since {filters.since} is not before --until {filters.until}")
+    _check_span(spec, granularity, since, until)
     _require_built(con)
-    tags = _check_tags(con, filters.tags)
+    known = known_values(con, filters, hide_people)
     currency = currency or con.execute(
         "SELECT max(currency) FROM _warehouse.price_file").fetchone()[0]
+    end_date = _end_date(filters.as_of)
     params = {
         "since": since, "until": until, "tz": filters.tz,
         "facts_since": _facts_since(spec, since, tz, filters.mau_days),
         "source": filters.source, "model": filters.model,
         "channel": None if filters.channel == "all" else filters.channel,
-        "tags": tags, "tag_like": filters.tag_like,
-        "user_id": _resolve_user(con, filters.user),
-        "group_id": _resolve_group(con, filters.group),
-        "include_deleted": filters.include_deleted,
+        "tags": list(filters.tag) or None, "tag_like": filters.tag_like,
+        "user_id": known.user_id, "group_id": known.group_id,
+        "include_deleted": not filters.exclude_deleted,
         "granularity": granularity, "metric": filters.metric, "mau_days": filters.mau_days,
-        "cost_mode": filters.cost, "currency": currency,
-        "end_date": datetime.now(UTC).date() + timedelta(days=1),
-        "limit": filters.limit or spec.default_limit or 1_000_000_000, "offset": 0,
+        "cost_mode": filters.cost, "currency": currency, "end_date": end_date,
+        "limit": filters.limit or spec.default_limit or MAX_ROWS, "offset": 0,
     }
     if filters.page is not None:
         params["limit"] = filters.page_size
         params["offset"] = (filters.page - 1) * filters.page_size
+    window = params["offset"], params["limit"]
+    if spec.costs_by:  # ranked and paged after the costs are joined
+        params["offset"], params["limit"] = 0, MAX_ROWS
+    import duckdb  # here, not at import: the CLI reads the declarations without it
+
     fast = () if spec.fast is None or filters.compat else (spec.fast,)
     for stem in (*fast, name.replace("-", "_")):
         sql = _report_sql(stem, spec, filters, since, until, tz)
@@ -238,33 +156,116 @@ def _answer(con: duckdb.DuckDBPyConnection, name: str, filters: Filters) -> Resu
         if rows:
             break
     result = Result(name, columns, rows)
+    if spec.costs_by:
+        result = _with_costs(con, result, filters, spec.costs_by, hide_people, window)
+    result = _without_unfilled(con, spec, result)
+    result.notes += _notes(con, name, filters, result, end_date)
+    return result
+
+
+def _notes(con, name: str, filters: Filters, result: Result, end_date: date) -> list[str]:
+    """What a reader must know to read the answer right: costs it could not reprice,
+    purged days counted per tag, LiteLLM windows that end after the data."""
+    notes = []
+    columns, rows = result.columns, result.rows
     if "unpriced_responses" in columns and filters.cost != "as-billed":
         unpriced = sum(r[columns.index("unpriced_responses")] or 0 for r in rows)
         loaded = con.execute("SELECT count(*) FROM _warehouse.price_file").fetchone()[0]
         if unpriced and not loaded:
-            result.notes.append("no price file loaded, so nothing is repriced: write one "
-                                "and run 'warehouse build --prices FILE' (see README)")
+            notes.append("no price file loaded, so nothing is repriced: write one and run "
+                         "'warehouse build --prices FILE' (see README)")
         elif unpriced:
-            result.notes.append(f"{unpriced:,} responses have no price in the price file "
-                                "(their repriced cost is missing): see 'warehouse report "
-                                "unpriced-models'")
-    return result
+            notes.append(f"{unpriced:,} responses have no price in the price file (their "
+                         "repriced cost is missing): see 'warehouse report unpriced-models'")
+    if (len(filters.tag) > 1 or filters.tag_like) and not filters.compat and con.execute(
+            "SELECT EXISTS (SELECT 1 FROM marts.tag_hourly WHERE day_aggregate)").fetchone()[0]:
+        notes.append("on LiteLLM days whose spend logs were purged, figures come from its "
+                     "daily tag table: a request with several of the chosen tags counts once "
+                     "per tag there")
+    if filters.compat and name == "active-users" and "dau" not in {r[0] for r in rows}:
+        notes.append(
+            f"no daily rows: LiteLLM's windows end on {end_date} (the day after "
+            f"{'--as-of' if filters.as_of else 'today in UTC'}); for data that ends "
+            "earlier, pass --as-of DATE")
+    return notes
 
 
-def _limits(con, filters: Filters) -> Result:
-    """Rows at or over --threshold percent: the credits report's figures (one rule for
-    both) and LiteLLM's budgets. --user/--group keep only rows about those users."""
-    if not 0 < filters.threshold <= 10_000:
-        raise WarehouseError(f"--threshold {filters.threshold:g} must be a percentage above 0")
+def _with_costs(con, result: Result, filters: Filters, segment: str, hide_people: bool,
+                window: tuple[int, int]) -> Result:
+    """`result` with the costs report's cost columns for its rows' `segment` (so both
+    reports show the same figures), ranked by cost for --metric spend, then paged."""
+    costs = _answer(con, "costs", replace(filters, by=segment, granularity="all", limit=None,
+                                          page=None),
+                    hide_people)
+    picked = [c for c in ("currency", "billed_cost", "repriced_cost") if c in costs.columns]
+    by_key = {row[costs.columns.index(segment)]: row for row in costs.rows}
+    key = result.columns.index(f"{segment}_id")
+    rows = [(*row, *(by_key[row[key]][costs.columns.index(c)] if row[key] in by_key
+                     else None for c in picked)) for row in result.rows]
+    columns = [*result.columns, *picked]
+    if filters.metric == "spend":
+        cost = [columns.index(c) for c in ("repriced_cost", "billed_cost") if c in columns]
+        rows.sort(key=lambda r: (-next((r[i] for i in cost if r[i] is not None), 0),
+                                 -r[columns.index("count")], r[key] or ""))
+    offset, limit = window
+    return Result(result.name, columns, rows[offset:offset + limit], result.notes + costs.notes)
+
+
+def _without_unfilled(con, spec: Report, result: Result) -> Result:
+    """Leave out the columns that no source kind in the warehouse can fill."""
+    if not spec.kind_columns:
+        return result
+    kinds = {r[0] for r in con.execute(
+        "SELECT DISTINCT source_kind FROM _warehouse.source_tables").fetchall()}
+    keep = [i for i, c in enumerate(result.columns) if spec.kind_columns.get(c, "") in
+            kinds | {""}]
+    return Result(result.name, [result.columns[i] for i in keep],
+                  [tuple(row[i] for i in keep) for row in result.rows], result.notes)
+
+
+def _end_date(as_of: str | None) -> date:
+    """LiteLLM's windows end the day after its 'today' (UTC), or after --as-of."""
+    if as_of is None:
+        return datetime.now(UTC).date() + timedelta(days=1)
+    try:
+        day = date.fromisoformat(as_of.strip())
+    except ValueError:
+        raise WarehouseError(f"--as-of {as_of!r} is not a date (use YYYY-MM-DD)") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise WarehouseError(f"--as-of {as_of!r} is outside the years {FIRST_YEAR} to "
+                             f"{LAST_YEAR} that reports cover")
+    return day + timedelta(days=1)
+
+
+def _check_span(spec: Report, granularity: str, since, until) -> None:
+    """Reports that fill empty buckets refuse windows with more buckets than any screen
+    or file could use (e.g. hours from 1970 to 9999)."""
+    if since is None or until is None or spec.fills is None:
+        return
+    granularity = granularity if spec.fills == "granularity" else spec.fills
+    step = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 28 * 86400}[granularity]
+    buckets = (until - since).total_seconds() / step
+    if buckets > MAX_BUCKETS:
+        raise WarehouseError(f"--since {since.date()} to --until {until.date()} is "
+                             f"{buckets:,.0f} {granularity}s: at most {MAX_BUCKETS:,} "
+                             "buckets; choose a shorter window or a coarser --granularity")
+
+
+def _limits(con, filters: Filters, hide_people: bool) -> Result:
+    """Rows at or over --threshold percent, compared exactly (the shown percent is
+    rounded): the credits report's figures (one rule for both) and LiteLLM's budgets.
+    --user/--group keep only rows about those users."""
     threshold = Decimal(str(filters.threshold))
+    if not 0 < threshold <= 10_000:
+        raise WarehouseError(f"--threshold {filters.threshold} must be a percentage above 0 "
+                             "and at most 10000")
     rows = []
-    for r in _answer(con, "credits", filters).records():
+    for r in _answer(con, "credits", filters, hide_people).records():
         kind = "credits_daily" if r["kind"] == "daily" else "credits_sponsored"
         subject = r["user_id"] if kind == "credits_daily" else r["allowance"]
         rows.append((kind, r["date"], subject, r["name"] or r["allowance"], "credits",
                      Decimal(r["credits_used"]), Decimal(r["allowance_credits"] or 0)))
-    _require_built(con)
-    user_id = _resolve_user(con, filters.user)
+    user_id = known_values(con, filters, hide_people).user_id
     for kind, subject, name, used, budget in con.execute(
             "SELECT kind, subject_id, subject_name, used, budget "
             "FROM core.budgets WHERE ($source IS NULL OR source_name = $source) "
@@ -274,8 +275,8 @@ def _limits(con, filters: Filters) -> Result:
         rows.append((kind, None, subject, name, "USD", used, budget))
     out = []
     for kind, day, subject, name, unit, used, limit in rows:
-        percent = (used * 100 / limit).quantize(Decimal("0.1")) if limit > 0 else None
-        if (percent is None and used > 0) or (percent is not None and percent >= threshold):
+        if (limit > 0 and used * 100 >= threshold * limit) or (limit <= 0 and used > 0):
+            percent = (used * 100 / limit).quantize(Decimal("0.01")) if limit > 0 else None
             out.append((kind, day, subject, name, unit, used, limit, percent))
     out.sort(key=lambda r: (-(r[7] if r[7] is not None else Decimal(10**9)), r[0],
                             r[1] or "", r[2] or ""))
@@ -283,7 +284,7 @@ def _limits(con, filters: Filters) -> Result:
     return Result("limits", columns, out[: filters.limit] if filters.limit else out)
 
 
-def _engine_message(exc: duckdb.Error) -> str:
+def _engine_message(exc: Exception) -> str:
     """The engine's message; an error() raised by a report's SQL is shown as written."""
     message = one_line(exc)
     return re.sub(r"^Invalid Input Error:\s*", "", message)
@@ -297,8 +298,11 @@ def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> 
         return _sql(f"{stem}.sql")
     grain = "tags" if filters.by == "tag" else spec.grain
     relation = _sql(RELATIONS[(grain, _hour_aligned(tz, since, until))])
+    if grain == "usage" and (filters.tag or filters.tag_like):
+        relation = (f"select * from ({relation}) where not day_aggregate\n"
+                    f"union all by name\n{_sql('_tag_days.sql')}")
     facts = _sql("facts.sql").replace("{relation}", relation)
-    segment, segment_join = SEGMENTS[filters.by]
+    segment, segment_join = SEGMENT_SQL[filters.by]
     granularity = filters.granularity or spec.default_granularity
     costs = {"as-billed": "totals.billed_cost::decimal(38, 6) as billed_cost,",
              "repriced": "totals.repriced_cost::decimal(38, 6) as repriced_cost,"}
@@ -306,6 +310,7 @@ def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> 
               .replace("{segment}", segment).replace("{segment_join}", segment_join)
               .replace("{segment_column}",
                        "" if filters.by == "none" else f'usage.segment as "{filters.by}",'
+                       + (PERSON_COLUMNS if filters.by == "user" else "")
                        if stem == "costs" else f', segment as "{filters.by}"')
               .replace("{period}", "null::date" if granularity == "all" else
                        "cast(date_trunc($granularity, timezone($tz, facts.ts)) as date)")
@@ -340,22 +345,6 @@ def _check_currency(currency: str | None) -> str | None:
     if code not in ISO_4217:
         raise WarehouseError(f"--currency {currency!r} is not an ISO 4217 code (e.g. USD, EUR)")
     return code
-
-
-def _check_tags(con, tags: tuple[str, ...]) -> list[str] | None:
-    """--tag takes exact tags; one that no response carries is an error, not an empty
-    report, because it is most often a typo."""
-    if not tags:
-        return None
-    known = {r[0] for r in con.execute(
-        "SELECT DISTINCT tag FROM marts.tag_hourly WHERE tag IN (SELECT unnest(?))",
-        [list(tags)]).fetchall()}
-    unknown = [t for t in tags if t not in known]
-    if unknown:
-        raise WarehouseError(
-            f"--tag {unknown[0]!r}: no response carries that tag (see 'warehouse report "
-            "tags', or --tag-like for a part of a tag)")
-    return list(tags)
 
 
 def _sql(file: str) -> str:
@@ -393,29 +382,3 @@ def _require_built(con) -> None:
     if row[0] < 3:
         raise WarehouseError("the warehouse's marts are missing or out of date: run "
                              "'warehouse build'")
-
-
-def _resolve_user(con, user: str | None) -> str | None:
-    """--user takes an id or an email address."""
-    if user is None:
-        return None
-    row = con.execute(
-        "SELECT user_id FROM core.users WHERE user_id = ? OR lower(email) = lower(?) LIMIT 1",
-        [user, user]).fetchone()
-    if row is None:
-        raise WarehouseError(f"--user {user!r}: no user with that id or email")
-    return row[0]
-
-
-def _resolve_group(con, group: str | None) -> str | None:
-    """--group takes a group id or a group name (unique among sources)."""
-    if group is None:
-        return None
-    rows = con.execute(
-        "SELECT DISTINCT group_id FROM core.groups WHERE group_id = ? OR name = ?",
-        [group, group]).fetchall()
-    if not rows:
-        raise WarehouseError(f"--group {group!r}: no group with that id or name")
-    if len(rows) > 1:
-        raise WarehouseError(f"--group {group!r} names several groups: use its id")
-    return rows[0][0]

@@ -69,13 +69,14 @@ listed as (
 ),
 
 names as (
-    select source_name, user_id, name from core.users
+    select source_name, user_id, name, email from core.users
 )
 
 select
     listed.chat_id,
     listed.user_id,
     names.name as user_name,
+    names.email as user_email,
     listed.title,
     listed.first_message,
     strftime(timezone($tz, listed.updated_at), '%Y-%m-%d %H:%M:%S') as updated_at,

@@ -1,7 +1,8 @@
 -- Open WebUI's /analytics/users and LiteLLM's per-user analytics in one: per user,
 -- responses (assistant messages and API requests, any model), successful and failed,
--- tokens, spend, and the user agent of most requests; ranked by --metric, paged by
--- --page. Tokens of rows without a user stay zero, as Open WebUI's.
+-- tokens, and the user agent of most requests; ranked by --metric, paged by --page.
+-- Tokens of rows without a user stay zero, as Open WebUI's. The cost columns are the
+-- costs report's --by user (joined after this query, which then ranks --metric spend).
 with per_user as (
     select
         user_id,
@@ -11,8 +12,7 @@ with per_user as (
         coalesce(sum(input_tokens) filter (where user_id is not null), 0)::bigint
             as input_tokens,
         coalesce(sum(output_tokens) filter (where user_id is not null), 0)::bigint
-            as output_tokens,
-        coalesce(sum(cost), 0) as total_spend
+            as output_tokens
     from facts
     group by user_id
 ),
@@ -48,13 +48,11 @@ select
     per_user.input_tokens + per_user.output_tokens as total_tokens,
     per_user.successful_requests,
     per_user.failed_requests,
-    per_user.total_spend,
     agents.user_agent
 from per_user
 left join names on names.user_id = per_user.user_id
 left join agents on agents.user_id is not distinct from per_user.user_id
 order by
-    case when $metric = 'spend' then per_user.total_spend end desc,
     case $metric
         when 'tokens' then per_user.input_tokens + per_user.output_tokens
         when 'successful' then per_user.successful_requests
