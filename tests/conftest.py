@@ -41,6 +41,18 @@ def _new_pg_database(admin_url: str) -> str:
     return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
+def reader_url(admin_url: str, source_url: str, role: str, password: str) -> str:
+    """A login role that may only SELECT in the source database, and its URL (the
+    password as given, not percent-encoded)."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    with psycopg.connect(source_url, autocommit=True) as conn:
+        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
+    return f"postgresql://{role}:{password}@{source_url.split('@', 1)[1]}"
+
+
 class SourceDB:
     """A real Open WebUI database (SQLite file or PostgreSQL database) the test can edit."""
 

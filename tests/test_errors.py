@@ -140,7 +140,8 @@ def test_config_errors_name_the_file(tmp_path):
     bad.write_text("[sources.campus\nurl = 1\n")
     assert str(bad) in fail("--config", str(bad), "ingest")
     bad.write_text('[sources.campus]\nkind = "mysql"\nurl = "sqlite:///x.db"\n')
-    assert "unknown kind 'mysql'" in fail("--config", str(bad), "ingest")
+    assert """kind must be "openwebui" or "litellm", not 'mysql'""" in fail(
+        "--config", str(bad), "ingest")
     assert "does not exist" in fail("--config", str(tmp_path / "none.toml"), "ingest")
 
 

@@ -91,6 +91,15 @@ def test_a_full_disk_leaves_the_warehouse_as_it_was(small_disk, campus, room):
     assert report(db, "summary") == figures
 
 
+def test_no_room_for_the_lock_file_is_one_line(small_disk, campus):
+    _, src = campus
+    db = small_disk / "usage.duckdb"
+    fill(small_disk, 0)
+    line = fails("--db", str(db), "ingest", "--url", src.url, "--name", "campus")
+    assert "lock file" in line and "No space left" in line
+    assert not db.exists()
+
+
 def test_a_source_that_goes_away_mid_run_changes_nothing(make_source, tmp_path):
     data = sample.generate(seed=22, users=6, days=15, chats_per_user=4,
                            end=datetime(2026, 10, 1, tzinfo=UTC))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 
+from tests.conftest import reader_url
 from tests.test_reports import invoke, report
 from warehouse import sample
 
@@ -37,12 +38,7 @@ def test_a_select_only_postgresql_role_is_enough(make_source, pg_url, tmp_path):
     data = sample.generate(seed=6, users=4, days=6, chats_per_user=3)
     src = make_source(data, "postgres")
     role, password = f"reader_{uuid.uuid4().hex[:8]}", "Rd-" + uuid.uuid4().hex[:10]
-    with psycopg.connect(pg_url, autocommit=True) as conn:
-        conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'")
-    with psycopg.connect(src.url, autocommit=True) as conn:
-        conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}")
-    host = src.url.split("@", 1)[1]
-    url = f"postgresql://{role}:{password}@{host}"
+    url = reader_url(pg_url, src.url, role, password)
     with psycopg.connect(url) as conn:  # the role can read, and cannot write
         try:
             conn.execute("DELETE FROM chat_message")

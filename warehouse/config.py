@@ -6,8 +6,9 @@ import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
+from warehouse import config_schema
 from warehouse.errors import WarehouseError, redact
 
 KINDS = ("openwebui", "litellm")
@@ -62,10 +63,7 @@ def parse_url(url: str, base_dir: Path | None = None) -> SourceURL:
     base_dir = base_dir or Path.cwd()
     lowered = url.lower()
     if lowered.startswith(("postgresql://", "postgres://", "postgresql+psycopg2://")):
-        parts = urlsplit(url)
-        password = unquote(parts.password or "")
-        dsn = "postgresql://" + url.split("://", 1)[1]
-        return SourceURL("postgres", dsn=dsn, password=password)
+        return _postgres_url(url)
     if lowered.startswith("sqlite:"):
         rest = url.split(":", 1)[1]
         if not rest.startswith("///"):
@@ -83,6 +81,24 @@ def parse_url(url: str, base_dir: Path | None = None) -> SourceURL:
     return SourceURL("sqlite", path=(base_dir / url) if not os.path.isabs(url) else Path(url))
 
 
+def _postgres_url(url: str) -> SourceURL:
+    """The credentials run to the URL's last '@', so a password that was not
+    percent-encoded (holding ':', '/', '#' or '@') is still read whole; the DSN handed to
+    libpq carries it encoded."""
+    rest = url.split("://", 1)[1]
+    userinfo, at, hostpart = rest.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    user, password = unquote(user), unquote(password)
+    try:
+        urlsplit("postgresql://" + hostpart).port  # noqa: B018 - validates host and port
+    except ValueError as exc:
+        raise WarehouseError(f"invalid PostgreSQL URL {redact(url)}: {exc}") from None
+    credentials = (quote(user, safe="") + (":" + quote(password, safe="") if colon else "")
+                   + "@") if at else ""
+    return SourceURL("postgres", dsn="postgresql://" + credentials + hostpart,
+                     password=password)
+
+
 def make_source(name: str, kind: str, url: str, base_dir: Path | None = None) -> Source:
     if kind not in KINDS:
         raise WarehouseError(
@@ -92,11 +108,15 @@ def make_source(name: str, kind: str, url: str, base_dir: Path | None = None) ->
 
 
 def load(config_path: str | None, db: str | None) -> Config:
-    """Read the config file if given or present; command-line values win over it."""
+    """Read the config file if given (--config, else $WAREHOUSE_CONFIG) or present in the
+    current folder; command-line values win over it."""
+    named_by = "--config"
+    if not config_path and os.environ.get("WAREHOUSE_CONFIG"):
+        config_path, named_by = os.environ["WAREHOUSE_CONFIG"], "WAREHOUSE_CONFIG"
     path = Path(config_path) if config_path else Path(DEFAULT_CONFIG)
     config = Config()
-    if config_path and not path.exists():
-        raise WarehouseError(f"config file {path} does not exist")
+    if config_path and not path.is_file():
+        raise WarehouseError(f"config file {path} ({named_by}) does not exist")
     if path.exists():
         config = _read(path)
     if db:
@@ -106,11 +126,13 @@ def load(config_path: str | None, db: str | None) -> Config:
 
 def _read(path: Path) -> Config:
     try:
-        data = tomllib.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise WarehouseError(f"{path}: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise WarehouseError(f"cannot read config file {path}: {exc}") from None
+    config_schema.check(data, text, path)
     base = path.parent.resolve()
     settings = data.get("warehouse", {})
     config = Config(path=path)
@@ -123,17 +145,8 @@ def _read(path: Path) -> Config:
     if "models" in settings:
         models = Path(settings["models"])
         config.user_models = models if models.is_absolute() else base / models
-    if "pseudonymize" in settings:
-        if not isinstance(settings["pseudonymize"], bool):
-            raise WarehouseError(f"{path}: [warehouse] pseudonymize must be true or false, "
-                                 f"not {settings['pseudonymize']!r}")
-        config.pseudonymize = settings["pseudonymize"]
-    sources = data.get("sources", {})
-    if not isinstance(sources, dict):
-        raise WarehouseError(f"{path}: [sources] must be a table of [sources.NAME] sections")
-    for name, spec in sources.items():
-        if not isinstance(spec, dict) or "url" not in spec:
-            raise WarehouseError(f"{path}: [sources.{name}] needs url = \"...\"")
+    config.pseudonymize = settings.get("pseudonymize")
+    for name, spec in data.get("sources", {}).items():
         kind = spec.get("kind", "openwebui")
         source = make_source(name, kind, spec["url"], base)
         config.sources[name] = _with_route(path, source, spec)
@@ -151,10 +164,7 @@ def _with_route(path: Path, source: Source, spec: dict) -> Source:
     window = spec.get("match_window_seconds", 120)
     if routed is None and "match_window_seconds" not in spec:
         return source
-    if source.kind != "openwebui" or not isinstance(routed, str):
+    if source.kind != "openwebui" or routed is None:
         raise WarehouseError(f"{path}: [sources.{source.name}] routed_through = \"NAME\" "
                              "goes on an Open WebUI source and names its LiteLLM proxy")
-    if isinstance(window, bool) or not isinstance(window, int) or not 0 < window <= 3600:
-        raise WarehouseError(f"{path}: [sources.{source.name}] match_window_seconds must be "
-                             f"a whole number of seconds from 1 to 3600, not {window!r}")
     return Source(source.name, source.kind, source.url, routed, window)

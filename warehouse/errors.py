@@ -9,7 +9,11 @@ class WarehouseError(Exception):
     """A problem with the user's input or environment, phrased for the user."""
 
 
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]*)@")
+# everything from the first ':' after '://' to the URL's last '@' is the password,
+# whatever it holds (an unencoded one may hold ':', '/', '#' and '@')
+_URL_PASSWORD = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s'\"]*:)(?P<pw>[^\s'\"]*)@"
+    r"(?=[^@\s'\"]*(?:[\s'\"]|$))")
 _KV_PASSWORD = re.compile(r"(?P<head>password\s*=\s*)(?P<pw>'[^']*'|\S+)", re.IGNORECASE)
 
 

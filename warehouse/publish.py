@@ -62,9 +62,12 @@ def run_lock(path: Path, wait: bool = False, command: str = "run") -> Iterator[N
             raise Locked(
                 f"warehouse {path} is being written by {holder}: wait for it to finish, "
                 "or pass --wait to queue behind it") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"'warehouse {command}' (PID {os.getpid()}, since "
-                      f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')})\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"'warehouse {command}' (PID {os.getpid()}, since "
+                          f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')})\n".encode(), 0)
+        except OSError as exc:  # e.g. a full disk: the job has not started, nothing changed
+            raise WarehouseError(f"cannot write lock file {lock}: {exc.strerror}") from None
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the flock
