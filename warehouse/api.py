@@ -20,7 +20,8 @@ class Warehouse:
         self.path = path
         # the config's [warehouse] pseudonymize, followed at once; None: as last built
         self.pseudonymize = pseudonymize
-        self.con = db.connect(path, read_only=True)
+        # reads the warehouse and nothing else: wh.sql() takes any SQL
+        self.con = db.connect_reader(path)
 
     def close(self) -> None:
         self.con.close()
@@ -62,14 +63,14 @@ class Warehouse:
                 return [], []
             return [d[0] for d in cursor.description], cursor.fetchall()
         except duckdb.Error as exc:
-            raise WarehouseError(f"query failed: {one_line(exc)}") from None
+            raise _query_failed(exc) from None
 
     def sql(self, query: str, params=None):
         """Any read-only SQL as a polars DataFrame."""
         try:
             return self.con.execute(query, params).pl()
         except duckdb.Error as exc:
-            raise WarehouseError(f"query failed: {one_line(exc)}") from None
+            raise _query_failed(exc) from None
 
     def mart(self, name: str):
         """A whole mart (e.g. "user_daily") as a polars DataFrame."""
@@ -104,6 +105,14 @@ class Warehouse:
             "AND c.table_name = t.table_name "
             "WHERE t.database_name = current_database() AND t.schema_name = 'marts' "
             "GROUP BY ALL ORDER BY mart").pl()
+
+
+def _query_failed(exc: Exception) -> WarehouseError:
+    message = one_line(exc)
+    if "disabled by configuration" in message or "configuration has been locked" in message \
+            or "disabled through configuration" in message:
+        message += " (queries read the warehouse and nothing else)"
+    return WarehouseError(f"query failed: {message}")
 
 
 def open(path: str | os.PathLike, pseudonymize: bool | None = None) -> Warehouse:  # noqa: A001

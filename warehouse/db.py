@@ -53,24 +53,41 @@ CREATE TABLE IF NOT EXISTS _warehouse.tolerant_reads (
 """
 
 
+def connect_reader(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
+    """A read-only connection that can read the warehouse and nothing else, for SQL a
+    user typed (query, wh.sql) and for reports: no file read or written, no ATTACH,
+    no INSTALL/LOAD, no SET. DuckDB holds these settings per database instance, so every
+    connection to the same file in this process shares them."""
+    con = connect(path, read_only=True, locked=True)
+    if not con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
+        con.execute("SET lock_configuration = true")
+    return con
+
+
 def connect(path: str | os.PathLike, read_only: bool = False,
-            name: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+            name: str | os.PathLike | None = None,
+            locked: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file; refuse files written by another DuckDB version.
-    `name` is the file messages speak of (the published one, for a job's private copy)."""
+    `name` is the file messages speak of (the published one, for a job's private copy);
+    `locked` opens it without access to any other file (see connect_reader)."""
     path = Path(path)
     shown = Path(name) if name is not None else path
     if read_only and not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist: run 'warehouse ingest' first")
     if not read_only and path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
+    config = {**_OFFLINE, **({"enable_external_access": False} if locked else {})}
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=dict(_OFFLINE))
+        con = duckdb.connect(str(path), read_only=read_only, config=config)
     except duckdb.IOException as exc:
         raise WarehouseError(_describe_open_error(shown, exc)) from None
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open warehouse {shown}: {one_line(exc)}") from None
     # Marts bucket hours and days in UTC; reports convert to the reader's zone explicitly.
-    con.execute("SET TimeZone = 'UTC'")
+    # (A locked reader beside this one in the process has set it already, for good.)
+    if con.execute("SELECT current_setting('TimeZone')").fetchone()[0] not in ("UTC",
+                                                                             "Etc/UTC"):
+        con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         # Jobs stay within a fixed memory budget whatever the data's size: DuckDB spills
         # large joins and aggregates to disk beside the file instead.

@@ -1,0 +1,78 @@
+"""SQL a user types (`warehouse query`, wh.sql, wh.fetch) reads the warehouse and nothing
+else: no file read or written, no ATTACH of a source, no INSTALL or LOAD, no SET. Each
+escape is a one-line error, and the warehouse and the source are byte for byte as before."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from click.testing import CliRunner
+
+import warehouse
+from warehouse.cli import cli
+from warehouse.errors import WarehouseError
+
+ESCAPES = [
+    "COPY (SELECT * FROM core.users) TO '{out}'",
+    "COPY (SELECT 1) TO '{db}'",
+    "EXPORT DATABASE '{folder}'",
+    "ATTACH '{source}' AS s (TYPE sqlite, READ_WRITE)",
+    "ATTACH '{source}' AS s",
+    "SELECT * FROM read_text('/etc/passwd')",
+    "SELECT * FROM read_csv('/etc/passwd')",
+    "SELECT * FROM read_blob('{source}')",
+    "SELECT * FROM glob('/etc/*')",
+    "SELECT * FROM '{source}'",
+    "INSTALL httpfs",
+    "LOAD sqlite_scanner",
+    "LOAD '{extension}'",
+    "SET threads = 1",
+    "SET enable_external_access = true",
+    "RESET lock_configuration",
+]
+
+
+def sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def paths(demo_dir, tmp_path_factory):
+    from pathlib import Path
+
+    import duckdb
+    import duckdb_extension_sqlite
+
+    out = tmp_path_factory.mktemp("escape")
+    wheel = Path(duckdb_extension_sqlite.__file__).parent / "extensions"
+    return {"db": demo_dir / "usage.duckdb", "source": demo_dir / "webui.db",
+            "out": out / "people.csv", "folder": out / "export",
+            "extension": wheel / f"v{duckdb.__version__}" / "sqlite.duckdb_extension"}
+
+
+@pytest.mark.parametrize("escape", ESCAPES)
+def test_typed_sql_reads_the_warehouse_and_nothing_else(demo_dir, paths, escape):
+    sql = escape.format(**paths)
+    before = sha(paths["db"]), sha(paths["source"])
+    result = CliRunner().invoke(cli, ["--config", str(demo_dir / "warehouse.toml"), "query",
+                                      sql])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert lines[0].startswith("Error: query failed:"), lines[0]
+    with warehouse.open(paths["db"]) as wh:
+        for call in (wh.sql, wh.fetch):
+            with pytest.raises(WarehouseError, match="query failed"):
+                call(sql)
+        assert wh.fetch("SELECT count(*) FROM core.users")[1][0][0] > 0  # still reads
+    assert (sha(paths["db"]), sha(paths["source"])) == before
+    assert not paths["out"].exists() and not paths["folder"].exists()
+
+
+def test_reports_and_queries_still_work_beside_each_other(demo_dir):
+    """Two readers of one file in one process share its locked settings."""
+    with warehouse.open(demo_dir / "usage.duckdb") as first, \
+            warehouse.open(demo_dir / "usage.duckdb") as second:
+        assert first.report("summary")["total_messages"][0] == \
+            second.sql("SELECT sum(messages) AS n FROM marts.usage_hourly "
+                       "WHERE model_id IS NOT NULL")["n"][0]
