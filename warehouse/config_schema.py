@@ -8,12 +8,11 @@ by every command, and pydantic alone adds 0.13 s to each start.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def check(data: dict, text: str, path: Path) -> None:
     for section, value in data.items():
         if section not in SECTIONS:
             raise where.error(section, None, f"unknown section [{section}]"
-                              + _nearest(section, SECTIONS) + f" (sections: "
+                              + did_you_mean(section, SECTIONS) + f" (sections: "
                               f"{', '.join(SECTIONS)})")
         if not isinstance(value, dict):
             raise where.error(section, None, f"{section} must be a [{section}] section, not "
@@ -68,7 +67,7 @@ def _check_table(where: _Lines, section: str, table: dict, keys: dict[str, Key])
         spec = keys.get(key)
         if spec is None:
             raise where.error(section, key, f"unknown key {key!r} in [{section}]"
-                              + _nearest(key, keys) + f" (keys: {', '.join(keys)})")
+                              + did_you_mean(key, keys) + f" (keys: {', '.join(keys)})")
         wrong_type = not isinstance(value, spec.kind) or (
             spec.kind is int and isinstance(value, bool))
         out_of_range = not wrong_type and (
@@ -76,7 +75,7 @@ def _check_table(where: _Lines, section: str, table: dict, keys: dict[str, Key])
             or (spec.low is not None and not spec.low <= value <= spec.high)
             or (spec.kind is str and (not value.strip() or "\x00" in value)))
         if wrong_type or out_of_range:
-            hint = _nearest(value, spec.choices) if spec.choices and not wrong_type else ""
+            hint = did_you_mean(value, spec.choices) if spec.choices and not wrong_type else ""
             raise where.error(section, key, f"[{section}] {key} must be {spec.meaning}, not "
                               f"{_shown(value)}{hint}")
 
@@ -89,12 +88,6 @@ def _shown(value) -> str:
     if isinstance(value, list):
         return "a list"
     return repr(value) if isinstance(value, str) else str(value)
-
-
-def _nearest(word: str, known) -> str:
-    lowered = {str(k).lower(): k for k in known}
-    close = difflib.get_close_matches(str(word).lower(), list(lowered), n=1, cutoff=0.6)
-    return f" (did you mean {lowered[close[0]]}?)" if close else ""
 
 
 class _Lines:

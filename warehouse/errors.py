@@ -31,3 +31,12 @@ def one_line(text: str) -> str:
     """The first meaningful line of an engine's message, for a one-line error."""
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else str(text)
+
+
+def did_you_mean(value, known, n: int = 1, cutoff: float = 0.6) -> str:
+    """' (did you mean X?)' naming the nearest known values, any case, or ''."""
+    import difflib  # only on the error path: start-up stays light
+
+    lowered = {str(k).lower(): str(k) for k in known if k is not None}
+    close = difflib.get_close_matches(str(value).lower(), list(lowered), n=n, cutoff=cutoff)
+    return f" (did you mean {', '.join(lowered[c] for c in close)}?)" if close else ""

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, did_you_mean
 
 FORMATS = ("table", "json", "csv", "parquet")
 
@@ -40,12 +40,10 @@ def to_csv(columns: list[str], rows: list[tuple]) -> str:
 
 def checked_format(fmt: str) -> str:
     """--format, any case; a misspelling gets a suggestion."""
-    from warehouse.reports.options import suggest
-
     lowered = fmt.strip().lower()
     if lowered not in FORMATS:
         raise WarehouseError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}"
-                             + suggest(lowered, FORMATS))
+                             + did_you_mean(lowered, FORMATS))
     return lowered
 
 

@@ -11,8 +11,6 @@ import re
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from importlib import resources
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from warehouse.errors import WarehouseError, one_line
@@ -20,9 +18,6 @@ from warehouse.reports.catalog import REPORTS, Report, report_named
 from warehouse.reports.known import known_values
 from warehouse.reports.options import Filters, checked_text, resolve
 from warehouse.results import Result
-
-if TYPE_CHECKING:
-    import duckdb
 
 __all__ = ["REPORTS", "Filters", "Report", "Result", "resolve", "run"]
 MAX_ROWS = 1_000_000_000
@@ -81,7 +76,7 @@ def time_zone(name: str) -> ZoneInfo:
             from None
 
 
-def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters,
+def run(con, name: str, filters: Filters,
         pseudonymize: bool | None = None) -> Result:
     """The report's rows; people appear as pseudonyms when `pseudonymize` says so (None:
     as the warehouse was last built)."""
@@ -91,8 +86,10 @@ def run(con: duckdb.DuckDBPyConnection, name: str, filters: Filters,
     return pseudonyms.apply(_answer(con, name, filters, secret is not None), secret)
 
 
-def _answer(con: duckdb.DuckDBPyConnection, name: str, filters: Filters,
-            hide_people: bool = False) -> Result:
+def _answer(con, name: str, filters: Filters,
+            hide_people: bool = False, only_users: list | None = None) -> Result:
+    """The report's rows; `only_users` keeps the rows of these user ids (a page's users,
+    whose costs the users report joins)."""
     spec = report_named(name)
     granularity = filters.granularity or spec.default_granularity
     _check_choice("--granularity", granularity,
@@ -134,12 +131,13 @@ def _answer(con: duckdb.DuckDBPyConnection, name: str, filters: Filters,
         "granularity": granularity, "metric": filters.metric, "mau_days": filters.mau_days,
         "cost_mode": filters.cost, "currency": currency, "end_date": end_date,
         "limit": filters.limit or spec.default_limit or MAX_ROWS, "offset": 0,
+        "only_users": only_users,
     }
     if filters.page is not None:
         params["limit"] = filters.page_size
         params["offset"] = (filters.page - 1) * filters.page_size
     window = params["offset"], params["limit"]
-    if spec.costs_by:  # ranked and paged after the costs are joined
+    if spec.costs_by and filters.metric == "spend":  # ranked, paged after costs are joined
         params["offset"], params["limit"] = 0, MAX_ROWS
     import duckdb  # here, not at import: the CLI reads the declarations without it
 
@@ -194,12 +192,13 @@ def _with_costs(con, result: Result, filters: Filters, segment: str, hide_people
                 window: tuple[int, int]) -> Result:
     """`result` with the costs report's cost columns for its rows' `segment` (so both
     reports show the same figures), ranked by cost for --metric spend, then paged."""
+    key = result.columns.index(f"{segment}_id")
+    # the page's users only, unless the page is chosen by cost
+    only = None if filters.metric == "spend" else [row[key] or "" for row in result.rows]
     costs = _answer(con, "costs", replace(filters, by=segment, granularity="all", limit=None,
-                                          page=None),
-                    hide_people)
+                                          page=None), hide_people, only)
     picked = [c for c in ("currency", "billed_cost", "repriced_cost") if c in costs.columns]
     by_key = {row[costs.columns.index(segment)]: row for row in costs.rows}
-    key = result.columns.index(f"{segment}_id")
     rows = [(*row, *(by_key[row[key]][costs.columns.index(c)] if row[key] in by_key
                      else None for c in picked)) for row in result.rows]
     columns = [*result.columns, *picked]
@@ -207,8 +206,9 @@ def _with_costs(con, result: Result, filters: Filters, segment: str, hide_people
         cost = [columns.index(c) for c in ("repriced_cost", "billed_cost") if c in columns]
         rows.sort(key=lambda r: (-next((r[i] for i in cost if r[i] is not None), 0),
                                  -r[columns.index("count")], r[key] or ""))
-    offset, limit = window
-    return Result(result.name, columns, rows[offset:offset + limit], result.notes + costs.notes)
+        offset, limit = window
+        rows = rows[offset:offset + limit]
+    return Result(result.name, columns, rows, result.notes + costs.notes)
 
 
 def _without_unfilled(con, spec: Report, result: Result) -> Result:
@@ -348,6 +348,8 @@ def _check_currency(currency: str | None) -> str | None:
 
 
 def _sql(file: str) -> str:
+    from importlib import resources
+
     text = resources.files("warehouse.reports").joinpath(file).read_text()
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 

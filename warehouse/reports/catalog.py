@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from warehouse.errors import WarehouseError
-from warehouse.reports.options import OPTIONS, suggest
+from warehouse.errors import WarehouseError, did_you_mean
+from warehouse.reports.options import OPTIONS
 
 WINDOW = frozenset({"since", "until", "tz"})
 # the plugin's credits are per plugin day: --since/--until name days, no zone applies
@@ -116,7 +116,7 @@ for _spec in REPORTS.values():  # every declared option exists
 def report_named(name: str) -> Report:
     """The report called `name`, or an error that suggests the nearest name."""
     if not isinstance(name, str) or name not in REPORTS:
-        raise WarehouseError(f"unknown report {name!r}" + suggest(str(name), REPORTS)
+        raise WarehouseError(f"unknown report {name!r}" + did_you_mean(str(name), REPORTS)
                              + f" (reports: {', '.join(REPORTS)})")
     return REPORTS[name]
 

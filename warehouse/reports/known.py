@@ -8,10 +8,9 @@ nearest known values. Lookups stop at the first match, so a good value costs lit
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, did_you_mean
 from warehouse.reports.options import Filters
 
 
@@ -58,16 +57,8 @@ def _check(con, option: str, value: str, all_sql: str, missing: str,
     known = [r[0] for r in con.execute(all_sql).fetchall()]
     if value in known:
         return
-    raise WarehouseError(f"{option} {value!r}: {missing}" + _nearest(value, known))
-
-
-def _nearest(value: str, known: list[str]) -> str:
-    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
-    if not close:
-        lowered = {k.lower(): k for k in known}
-        close = [lowered[k] for k in difflib.get_close_matches(value.lower(), lowered, n=3,
-                                                               cutoff=0.5)]
-    return f" (did you mean {', '.join(close)}?)" if close else ""
+    raise WarehouseError(f"{option} {value!r}: {missing}"
+                         + did_you_mean(value, known, n=3, cutoff=0.5))
 
 
 def _user(con, user: str | None, hide_people: bool) -> str | None:
@@ -84,7 +75,7 @@ def _user(con, user: str | None, hide_people: bool) -> str | None:
         known = [r[0] for r in con.execute(
             "SELECT user_id FROM core.users UNION SELECT email FROM core.users "
             "WHERE email IS NOT NULL").fetchall() if r[0]]
-        hint = _nearest(user, known)
+        hint = did_you_mean(user, known, n=3, cutoff=0.5)
     raise WarehouseError(f"--user {user!r}: no user with that id or email{hint}")
 
 
@@ -100,7 +91,7 @@ def _group(con, group: str | None) -> str | None:
             "SELECT name FROM core.groups UNION SELECT group_id FROM core.groups").fetchall()
             if r[0]]
         raise WarehouseError(f"--group {group!r}: no group with that id or name"
-                             + _nearest(group, known))
+                             + did_you_mean(group, known, n=3, cutoff=0.5))
     if len(rows) > 1:
         raise WarehouseError(f"--group {group!r} names several groups: use its id")
     return rows[0][0]

@@ -8,12 +8,11 @@ report would not honour, so no option is ever silently ignored.
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from warehouse.errors import WarehouseError
+from warehouse.errors import WarehouseError, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -100,16 +99,6 @@ class Filters:
 assert {f.name for f in fields(Filters)} == set(OPTIONS)  # one table, no drift
 
 
-def suggest(value: str, known) -> str:
-    """' (did you mean X?)' when something close is known, else ''."""
-    close = difflib.get_close_matches(str(value).lower(), [str(k).lower() for k in known],
-                                      n=1, cutoff=0.6)
-    if not close:
-        return ""
-    original = next(str(k) for k in known if str(k).lower() == close[0])
-    return f" (did you mean {original}?)"
-
-
 def checked_text(option: str, value) -> str:
     """A text value that DuckDB and a terminal can take: valid UTF-8, no NUL."""
     if not isinstance(value, str):
@@ -158,7 +147,7 @@ def value_of(option: Option, value, choices: tuple | None = None):
         text = checked_text(flag, value).strip().lower()
         if text not in choices:
             raise WarehouseError(f"{flag} {value!r} is not one of {_listed(choices)}"
-                                 + suggest(text, choices))
+                                 + did_you_mean(text, choices))
         return text
     return checked_text(flag, value)
 
@@ -188,7 +177,7 @@ def resolve(report_name: str, given: dict) -> Filters:
     given = {k: v for k, v in given.items() if v is not None}
     for key in given:
         if key not in OPTIONS:
-            raise WarehouseError(f"unknown option {key!r}" + suggest(key, OPTIONS)
+            raise WarehouseError(f"unknown option {key!r}" + did_you_mean(key, OPTIONS)
                                  + f"; report {report_name} takes: "
                                  + ", ".join(sorted(spec.options)))
     compat = given.get("compat")
