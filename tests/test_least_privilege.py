@@ -76,3 +76,47 @@ def test_reports_and_queries_still_work_beside_each_other(demo_dir):
         assert first.report("summary")["total_messages"][0] == \
             second.sql("SELECT sum(messages) AS n FROM marts.usage_hourly "
                        "WHERE model_id IS NOT NULL")["n"][0]
+
+
+@pytest.mark.parametrize("command", [
+    ["report", "summary", "--output", "{target}"],
+    ["report", "daily", "--chart", "{target}"],
+    ["query", "select 1", "--output", "{target}"],
+    ["dashboard", "--output", "{target}"],
+])
+@pytest.mark.parametrize("target", ["usage.duckdb", "usage.duckdb.lock", "webui.db",
+                                    ".usage.duckdb.building", "link-to-source.db"])
+def test_an_output_never_lands_on_the_warehouse_or_a_source(demo_dir, command, target):
+    link = demo_dir / "link-to-source.db"
+    if not link.exists():
+        link.symlink_to(demo_dir / "webui.db")
+    before = sha(demo_dir / "usage.duckdb"), sha(demo_dir / "webui.db")
+    args = [a.format(target=demo_dir / target) for a in command]
+    result = CliRunner().invoke(cli, ["--config", str(demo_dir / "warehouse.toml"), *args])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "choose another file" in lines[0], lines[0]
+    assert (sha(demo_dir / "usage.duckdb"), sha(demo_dir / "webui.db")) == before
+
+
+def test_every_file_the_tool_writes_for_people_is_owner_only(demo_dir, tmp_path):
+    config = str(demo_dir / "warehouse.toml")
+    runner = CliRunner()
+    written = {"report": tmp_path / "users.csv", "parquet": tmp_path / "users.parquet",
+               "chart": tmp_path / "daily.png", "query": tmp_path / "q.json",
+               "dashboard": tmp_path / "d.html"}
+    for args in (["report", "users", "--format", "csv", "--output", written["report"]],
+                 ["report", "users", "--format", "parquet", "--output", written["parquet"]],
+                 ["report", "daily", "--chart", written["chart"]],
+                 ["query", "select * from core.users", "--format", "json", "--output",
+                  written["query"]],
+                 ["dashboard", "--output", written["dashboard"]],
+                 ["export", "--output", tmp_path / "export"]):
+        result = runner.invoke(cli, ["--config", config, *map(str, args)])
+        assert result.exit_code == 0, result.output
+    for path in written.values():
+        assert path.stat().st_mode & 0o777 == 0o600, path
+    export = [tmp_path / "export", *(tmp_path / "export").rglob("*")]
+    assert len(export) > 10
+    for path in export:
+        assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path

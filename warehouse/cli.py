@@ -34,6 +34,17 @@ def _config(ctx: click.Context) -> config_module.Config:
     return config_module.load(ctx.obj["config"], ctx.obj["db"])
 
 
+def _check_outputs(cfg: config_module.Config, **targets) -> None:
+    """Refuse, before any work, an output onto the warehouse, its files or a source."""
+    from warehouse import files
+
+    sqlite = [s.url.path for s in cfg.sources.values() if s.url.dialect == "sqlite"]
+    guarded = files.protected(cfg.db, sqlite)
+    for option, target in targets.items():
+        if target:
+            files.check_output("--" + option, target, guarded)
+
+
 def _progress(quiet: bool):
     """Progress lines on a terminal; silence when piped or --quiet."""
     if quiet or not sys.stderr.isatty():
@@ -405,21 +416,26 @@ def report(ctx, name, fmt, output, chart, **options):
                    + "\n'warehouse report --help' says which reports take each option; a "
                    "report refuses the options it does not honour.")
         return
+    from warehouse.files import owner_only
+
     filters = resolve(name, _given(ctx, options))
     fmt = out.checked_format(fmt)
     cfg = _config(ctx)
+    _check_outputs(cfg, output=output, chart=chart)
     with api.open(cfg.db, cfg.pseudonymize) as wh:
         result = wh.run_report(name, filters)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    if chart:
-        from warehouse import charts
+    with owner_only():
+        if chart:
+            from warehouse import charts
 
-        charts.write(charts.spec(result, filters), chart)
-        click.echo(f"chart of report {name} ({len(result.rows):,} rows): {chart}", err=True)
-        if not output:
-            return
-    text = out.render(result.columns, result.rows, fmt, output, out.terminal_width())
+            charts.write(charts.spec(result, filters), chart)
+            click.echo(f"chart of report {name} ({len(result.rows):,} rows): {chart}",
+                       err=True)
+            if not output:
+                return
+        text = out.render(result.columns, result.rows, fmt, output, out.terminal_width())
     if text is not None:
         click.echo(text, nl=False)
 
@@ -445,6 +461,7 @@ def dashboard(ctx, output, **options):
     """
     from warehouse import api
     from warehouse import dashboard as dashboard_module
+    from warehouse.files import owner_only
     from warehouse.reports import resolve
 
     # every section's report honours the filters summary does (catalog.FILTERS)
@@ -454,10 +471,12 @@ def dashboard(ctx, output, **options):
         raise WarehouseError(f"--output {output}: folder {target.resolve().parent} "
                              "does not exist")
     cfg = _config(ctx)
+    _check_outputs(cfg, output=output)
     with api.open(cfg.db, cfg.pseudonymize) as wh:
         text = dashboard_module.build(wh, filters)
     try:
-        target.write_text(text, encoding="utf-8")
+        with owner_only():
+            target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise WarehouseError(f"--output {output}: {exc.strerror or exc}") from None
     click.echo(f"dashboard: {output} ({len(text.encode()) / 1e6:.1f} MB, opens offline)")
@@ -478,10 +497,14 @@ def query(ctx, sql, fmt, output):
     """
     from warehouse import api
     from warehouse import output as out
+    from warehouse.files import owner_only
 
-    with api.open(_config(ctx).db) as wh:
+    cfg = _config(ctx)
+    _check_outputs(cfg, output=output)
+    with api.open(cfg.db) as wh:
         columns, rows = wh.fetch(sql)
-    text = out.render(columns, rows, fmt, output, out.terminal_width())
+    with owner_only():
+        text = out.render(columns, rows, fmt, output, out.terminal_width())
     if text is not None:
         click.echo(text, nl=False)
 
@@ -506,10 +529,13 @@ def export(ctx, fmt, output, full, quiet):
     from warehouse import export as export_module
     from warehouse import models
     from warehouse import output as out
+    from warehouse.files import owner_only
 
     cfg = _config(ctx)
+    _check_outputs(cfg, output=output)
     inputs = set().union(*(m.external for m in models.discover(cfg.user_models).values()))
-    results = export_module.export_parquet(cfg.db, Path(output), full, inputs)
+    with owner_only():  # folders 0700, files 0600, as private as the warehouse
+        results = export_module.export_parquet(cfg.db, Path(output), full, inputs)
     if quiet:
         return
     rows = [(r.table, r.rows, ", ".join(r.days_written[:3])

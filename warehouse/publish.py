@@ -23,6 +23,7 @@ import duckdb
 
 from warehouse import db
 from warehouse.errors import WarehouseError, one_line
+from warehouse.files import owner_only
 
 # Exit code of a job refused because another one holds the lock (sysexits' EX_TEMPFAIL:
 # "try again later", which cron wrappers and systemd units can tell from a failure).
@@ -82,7 +83,7 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
-    with run_lock(path, wait, command), _owner_only():
+    with run_lock(path, wait, command), owner_only():
         work = building_path(path)
         _discard(work)  # left by a job that was killed
         if path.exists():
@@ -120,18 +121,6 @@ def _failure(path: Path, exc: BaseException) -> str:
                 "again")
     return (f"writing warehouse {path} failed, so nothing was published and it is as it "
             f"was: {message}")
-
-
-@contextmanager
-def _owner_only() -> Iterator[None]:
-    """Files a job creates (a new warehouse, its write-ahead log, DuckDB's spill files)
-    hold personal data: readable by their owner only. An existing warehouse keeps the
-    permissions its admin gave it."""
-    previous = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(previous)
 
 
 def _rewrite(work: Path) -> None:
