@@ -152,6 +152,27 @@ def _check_version_read_only(con: duckdb.DuckDBPyConnection, path: Path) -> None
 _extension_dir: str | None = None
 
 
+def _links_folder() -> str:
+    """Where the named links to the extension wheels live: one folder per user and DuckDB
+    version in the user's cache, reused by every job, so killed jobs leave nothing behind;
+    a temporary folder removed at exit when the cache cannot be written."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "usage-warehouse" / f"duckdb-extensions-v{duckdb.__version__}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+        return str(folder)
+    except OSError:
+        import atexit
+        import shutil
+
+        temporary = tempfile.mkdtemp(prefix="warehouse-ext-")
+        atexit.register(shutil.rmtree, temporary, ignore_errors=True)
+        return temporary
+
+
 def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Load the sqlite or postgres scanner from its pinned wheel, never from the network."""
     global _extension_dir
@@ -178,11 +199,16 @@ def load_extension(con: duckdb.DuckDBPyConnection, name: str) -> None:
     # DuckDB derives the entry point from the file name, so expose the wheel's file
     # under the name it expects (a link, not a copy: the files are tens of MB).
     if _extension_dir is None:
-        _extension_dir = tempfile.mkdtemp(prefix="warehouse-ext-")
+        _extension_dir = _links_folder()
     link = Path(_extension_dir) / f"{file_stem}.duckdb_extension"
-    if not link.exists():
+    current = link.is_symlink() and os.readlink(link) == str(wheel_file)
+    if not current and not (link.is_file() and not link.is_symlink()):
+        # another install's link (perhaps gone) is replaced whole, never written through
+        staged = link.with_name(f".{link.name}.{os.getpid()}")
+        staged.unlink(missing_ok=True)
         try:
-            link.symlink_to(wheel_file)
+            staged.symlink_to(wheel_file)
         except OSError:
-            link.write_bytes(wheel_file.read_bytes())
+            staged.write_bytes(wheel_file.read_bytes())
+        os.replace(staged, link)
     con.execute(f"LOAD '{link}'")

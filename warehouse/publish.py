@@ -48,21 +48,13 @@ def building_path(path: Path) -> Path:
 def run_lock(path: Path, wait: bool = False, command: str = "run") -> Iterator[None]:
     """Hold the warehouse's writer lock (an flock, released by the kernel even on SIGKILL).
 
-    The lock file names its holder so a refused job can say who is writing.
+    The lock file names its holder so a refused job can say who is writing. A job that
+    leaves no warehouse behind (a failed first ingest) removes the lock file too; a job
+    that was waiting on a lock file removed meanwhile takes the new one.
     """
     lock = lock_path(path)
+    fd = _locked_fd(path, lock, wait)
     try:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise WarehouseError(f"cannot create lock file {lock}: {exc.strerror}") from None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            raise Locked(
-                f"warehouse {path} is being written by {holder}: wait for it to finish, "
-                "or pass --wait to queue behind it") from None
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"'warehouse {command}' (PID {os.getpid()}, since "
@@ -71,7 +63,31 @@ def run_lock(path: Path, wait: bool = False, command: str = "run") -> Iterator[N
             raise WarehouseError(f"cannot write lock file {lock}: {exc.strerror}") from None
         yield
     finally:
+        if not path.exists():
+            lock.unlink(missing_ok=True)  # while still held: no other job is inside
         os.close(fd)  # closing the descriptor releases the flock
+
+
+def _locked_fd(path: Path, lock: Path, wait: bool) -> int:
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise WarehouseError(f"cannot create lock file {lock}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise Locked(
+                f"warehouse {path} is being written by {holder}: wait for it to finish, "
+                "or pass --wait to queue behind it") from None
+        try:
+            if os.fstat(fd).st_ino == os.stat(lock).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder removed this lock file: take the one that is there now
 
 
 @contextmanager
