@@ -255,3 +255,18 @@ def test_reports_list_themselves_and_name_what_they_take(demo_dir):
     line = fail("--config", str(demo_dir / "warehouse.toml"), "report", "daily", "--limit",
                 "2")
     assert "report daily does not take --limit; it takes: --since" in line
+
+
+@pytest.mark.parametrize(("name", "options"), [
+    ("users", {"tag": 5}), ("users", {"tag": ["a", 3]}), ("users", {"limit": "x"}),
+    ("users", {"since": 5}), ("users", {"exclude_deleted": "yes"}),
+    ("limits", {"threshold": "abc"}), ("active-users", {"mau_days": "29"}),
+    ("users", {"tags": ["a"]}), ("daily", {"limit": 2}), ("summary", {"compat": "litellm"}),
+    ("user", {}),
+])
+def test_python_values_of_the_wrong_kind_are_one_line_errors(name, options):
+    from warehouse.reports import resolve
+
+    with pytest.raises(WarehouseError) as caught:
+        resolve(name, options)
+    assert "\n" not in str(caught.value)

@@ -121,8 +121,11 @@ def value_of(option: Option, value, choices: tuple | None = None):
             raise WarehouseError(f"{flag} is true or false, not {value!r}")
         return value
     if option.kind == "repeat":
-        values = (value,) if isinstance(value, str) else tuple(value)
-        return tuple(checked_text(flag, v) for v in values)
+        if isinstance(value, str):
+            value = (value,)
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise WarehouseError(f"{flag} takes text or a list of texts, not {value!r}")
+        return tuple(checked_text(flag, v) for v in value)
     if option.kind == "date":
         if isinstance(value, datetime | date):
             return value.isoformat()
