@@ -131,7 +131,7 @@ def test_any_config_is_read_as_written_or_refused_in_one_line(tmp_path, warehous
         assert refused is not None
     else:
         assert refused is None or "routed_through" in refused or "URL" in refused \
-            or "url" in refused, refused
+            or "url" in refused or "is a folder" in refused, refused
     if refused is None:
         assert config.pseudonymize == warehouse.get("pseudonymize")
     result = CliRunner().invoke(cli, ["--config", str(path), "status"])
@@ -181,6 +181,13 @@ def test_odd_dates_and_zones_answer_or_fail_in_one_line(demo_dir, report, since,
 def test_arguments_that_are_not_utf8_are_one_line_errors(demo_dir, args):
     result = CliRunner().invoke(cli, ["--config", str(demo_dir / "warehouse.toml"), *args])
     assert "not valid UTF-8" in one_line_error(result, 2)
+
+
+@pytest.mark.parametrize("command", [["query", "select 1"], ["run"], ["report", "summary"]])
+def test_a_warehouse_path_that_is_a_folder_is_one_line(tmp_path, command):
+    for folder in ("/", str(tmp_path)):
+        line = fail("--db", folder, *command)
+        assert "is a folder: name the warehouse file" in line, line
 
 
 def test_an_ipv6_typo_is_one_line(tmp_path):

@@ -121,6 +121,9 @@ def load(config_path: str | None, db: str | None) -> Config:
         config = _read(path)
     if db:
         config.db = Path(db)
+    if not config.db.name or config.db.is_dir():
+        raise WarehouseError(f"warehouse {config.db} is a folder: name the warehouse file, "
+                             f"e.g. {config.db / DEFAULT_DB}")
     return config
 
 
