@@ -1,5 +1,6 @@
-"""Jobs leave nothing behind them but the warehouse and its lock: no extension folder per
-job in the temporary directory, and no file at all when a first ingest fails."""
+"""Jobs leave nothing behind them but the warehouse, its lock and its journal: no
+extension folder per job in the temporary directory, and only the journal's record of
+the failure when a first ingest fails."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ import sys
 from tests.test_errors import fail
 
 
-def test_a_failed_first_ingest_leaves_no_file(tmp_path):
+def test_a_failed_first_ingest_leaves_only_its_journal(tmp_path):
     db = tmp_path / "usage.duckdb"
     line = fail("--db", str(db), "ingest", "--url", str(tmp_path / "missing.db"))
     assert "does not exist" in line
-    assert list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["usage.duckdb.journal"]  # the failure
 
 
 def test_jobs_leave_no_extension_folder_in_the_temporary_directory(demo_dir, tmp_path):

@@ -289,10 +289,18 @@ def status(ctx):
 
         warehouse --db usage.duckdb status
     """
-    from warehouse import output, pipeline
+    from warehouse import journal, output, pipeline
 
-    st = pipeline.status(_config(ctx))
+    cfg = _config(ctx)
     width = output.terminal_width()
+    attempts = journal.last_attempts(cfg.db)
+    if attempts:
+        click.echo(f"Last attempts, failed and killed ones too ({journal.journal_path(cfg.db)})")
+        click.echo(output.to_table(
+            ["command", "started_at", "seconds", "outcome", "reason"],
+            [(a.command, a.started_at, a.seconds, a.outcome, a.reason) for a in attempts],
+            width))
+    st = pipeline.status(cfg)
     click.echo("Last jobs (the run log: _warehouse.run_log)")
     click.echo(output.to_table(["run_id", "command", "started_at", "seconds", "rows_read",
                                 "models_built"], st.runs, width))

@@ -30,7 +30,8 @@ def owner_only() -> Iterator[None]:
 def protected(warehouse: Path, sources: Iterable[Path]) -> list[Path]:
     """The warehouse, the files its jobs keep beside it, and the SQLite sources."""
     warehouse = Path(warehouse)
-    beside = [warehouse.with_name(warehouse.name + suffix) for suffix in (".lock", ".wal")]
+    beside = [warehouse.with_name(warehouse.name + suffix)
+              for suffix in (".lock", ".wal", ".journal")]
     return [warehouse, *beside, *(Path(s) for s in sources)]
 
 
@@ -54,6 +55,6 @@ def check_output(option: str, target: str | os.PathLike, guarded: list[Path]) ->
 def _what(path: Path, guarded: list[Path]) -> str:
     if path == guarded[0]:
         return "the warehouse"
-    if path in guarded[1:3]:
+    if path in guarded[1:4]:
         return f"a file the warehouse keeps beside it ({path.name})"
     return f"the source database {path}"

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import db
+from warehouse import db, journal
 from warehouse.errors import WarehouseError, one_line
 from warehouse.files import owner_only
 
@@ -99,7 +99,7 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
-    with run_lock(path, wait, command), owner_only():
+    with journal.attempt(path, command), run_lock(path, wait, command), owner_only():
         work = building_path(path)
         _discard(work)  # left by a job that was killed
         if path.exists():
