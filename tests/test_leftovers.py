@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 from tests.test_errors import fail
+from tests.test_reports import invoke
 
 
 def test_a_failed_first_ingest_leaves_only_its_journal(tmp_path):
@@ -40,3 +41,30 @@ def test_jobs_leave_no_extension_folder_in_the_temporary_directory(demo_dir, tmp
         text=True)
     assert job.returncode == 0, job.stderr
     assert links[0].resolve().exists() and not (tmp_path / "gone").exists()
+
+
+def test_the_next_job_removes_what_a_killed_forget_left(demo_dir, tmp_path):
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", str(demo_dir / "webui.db"))
+    left = [tmp_path / ".usage.duckdb.building.fresh",
+            tmp_path / ".usage.duckdb.building.fresh.wal", tmp_path / ".usage.duckdb.building"]
+    for path in left:
+        path.write_bytes(b"x" * 1000)
+    (tmp_path / ".usage.duckdb.building.fresh.tmp").mkdir()
+    invoke("--db", str(db), "build")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "usage.duckdb", "usage.duckdb.journal", "usage.duckdb.lock"]
+
+
+def test_a_warehouse_reached_through_a_link_stays_a_link(demo_dir, tmp_path):
+    real = tmp_path / "real" / "usage.duckdb"
+    real.parent.mkdir()
+    invoke("--db", str(real), "ingest", "--url", str(demo_dir / "webui.db"))
+    link = tmp_path / "link.duckdb"
+    link.symlink_to(real)
+    invoke("--db", str(link), "ingest", "--url", str(demo_dir / "webui.db"), "--full-refresh")
+    assert link.is_symlink() and link.resolve() == real
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.duckdb", "real"]
+    invoke("--db", str(link), "build")
+    assert link.is_symlink()
+    assert "total_messages" in invoke("--db", str(link), "report", "summary")

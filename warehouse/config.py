@@ -124,6 +124,10 @@ def load(config_path: str | None, db: str | None) -> Config:
     if not config.db.name or config.db.is_dir():
         raise WarehouseError(f"warehouse {config.db} is a folder: name the warehouse file, "
                              f"e.g. {config.db / DEFAULT_DB}")
+    if config.db.is_symlink():
+        # jobs lock, copy and publish beside the real file, so that a job through the
+        # link and one through the real path exclude each other and the link stays
+        config.db = config.db.resolve()
     return config
 
 

@@ -212,10 +212,11 @@ def _settle_wal(path: Path) -> None:
 
 def _discard(work: Path) -> None:
     """The copy, its write-ahead log and DuckDB's spill folder (a job killed mid-build
-    leaves all three)."""
-    _discard_file(work)
-    _discard_file(work.with_name(work.name + ".wal"))
-    shutil.rmtree(work.with_name(work.name + ".tmp"), ignore_errors=True)
+    leaves all three), and the same of the fresh file a compacting job (forget) writes."""
+    for copy in (work, work.with_name(work.name + ".fresh")):
+        _discard_file(copy)
+        _discard_file(copy.with_name(copy.name + ".wal"))
+        shutil.rmtree(copy.with_name(copy.name + ".tmp"), ignore_errors=True)
 
 
 def _discard_file(path: Path) -> None:
