@@ -82,7 +82,7 @@ def test_a_full_disk_leaves_the_warehouse_as_it_was(small_disk, campus, room):
     assert "disk" in line and "full" in line and "free space" in line
     assert sha(db) == before
     assert sorted(p.name for p in small_disk.iterdir()) == [
-        "filler", "usage.duckdb", "usage.duckdb.lock"]  # no half-written copy left
+        "filler", "usage.duckdb", "usage.duckdb.journal", "usage.duckdb.lock"]  # no copy
     assert report(db, "summary") == figures
 
     filler.unlink()
