@@ -53,6 +53,38 @@ def reader_url(admin_url: str, source_url: str, role: str, password: str) -> str
     return f"postgresql://{role}:{password}@{source_url.split('@', 1)[1]}"
 
 
+def busy_site(folder: Path) -> tuple[Path, Path]:
+    """A SQLite source large enough that a run takes seconds, ingested once, and a
+    warehouse.toml naming it in `folder`: (source, warehouse)."""
+    from tests.test_reports import invoke
+
+    webui, db = folder / "webui.db", folder / "usage.duckdb"
+    conn = sqlite3.connect(webui)
+    sample.write(conn, sample.generate(seed=4, users=40, days=60, chats_per_user=40))
+    conn.close()
+    invoke("--db", str(db), "ingest", "--url", str(webui))
+    (folder / "warehouse.toml").write_text(f'[sources.campus]\nurl = "{webui}"\n')
+    return webui, db
+
+
+def running_job(folder: Path, db: Path):
+    """`warehouse run` in a process of its own, returned once it holds the writer lock
+    (it is then copying, ingesting or building)."""
+    import subprocess
+    import sys
+    import time
+
+    job = subprocess.Popen([sys.executable, "-m", "warehouse.cli", "--db", str(db), "run"],
+                           cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock, started = db.with_name(db.name + ".lock"), time.monotonic()
+    while time.monotonic() - started < 30 and not (
+            lock.exists() and f"PID {job.pid}," in lock.read_text()):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    return job
+
+
 class SourceDB:
     """A real Open WebUI database (SQLite file or PostgreSQL database) the test can edit."""
 

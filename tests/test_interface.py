@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import time
 from datetime import date
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import reader_url
+from tests.conftest import busy_site, reader_url, running_job
 from tests.test_errors import fail, snapshot
 from tests.test_reports import invoke
 from warehouse import config as config_module
@@ -210,27 +206,9 @@ def test_a_password_that_is_not_percent_encoded_works_and_never_shows(make_sourc
 
 
 def test_ctrl_c_during_a_job_is_one_line_exit_130_and_changes_nothing(tmp_path):
-    webui = tmp_path / "webui.db"
-    import sqlite3
-
-    conn = sqlite3.connect(webui)
-    sample.write(conn, sample.generate(seed=4, users=40, days=60, chats_per_user=40))
-    conn.close()
-    db = tmp_path / "usage.duckdb"
-    invoke("--db", str(db), "ingest", "--url", str(webui))
+    _, db = busy_site(tmp_path)
     before = snapshot(db)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, "-m", "warehouse.cli", "--db", str(db), "run"]
-    (tmp_path / "warehouse.toml").write_text(f'[sources.campus]\nurl = "{webui}"\n')
-    started = time.monotonic()
-    job = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True)
-    # interrupt once the job holds the writer lock (it is copying, ingesting or building)
-    lock = Path(str(db) + ".lock")
-    while time.monotonic() - started < 30 and not (
-            lock.exists() and lock.read_text().strip()):
-        time.sleep(0.05)
-    time.sleep(0.5)
+    job = running_job(tmp_path, db)
     job.send_signal(signal.SIGINT)
     out, err = job.communicate(timeout=60)
     if job.returncode == 0:
@@ -240,6 +218,9 @@ def test_ctrl_c_during_a_job_is_one_line_exit_130_and_changes_nothing(tmp_path):
         "warehouse: interrupted; the warehouse is as it was before this command"], err
     assert snapshot(db) == before
     assert not list(tmp_path.glob(".usage.duckdb.building*"))
+    from warehouse import journal
+
+    assert journal.last_attempts(db)[0].outcome == "interrupted"
 
 
 def test_cells_are_whole_in_pipes_and_files_and_small_costs_show(demo_dir, tmp_path):

@@ -6,25 +6,17 @@ from __future__ import annotations
 import fcntl
 import os
 import signal
-import sqlite3
-import subprocess
-import sys
-import time
 
 from click.testing import CliRunner
 
+from tests.conftest import busy_site, running_job
 from tests.test_reports import invoke
-from warehouse import journal, sample
+from warehouse import journal
 from warehouse.cli import cli
 
 
 def test_status_shows_ok_failed_refused_and_killed_attempts(tmp_path):
-    webui = tmp_path / "webui.db"
-    conn = sqlite3.connect(webui)
-    sample.write(conn, sample.generate(seed=4, users=40, days=60, chats_per_user=40))
-    conn.close()
-    db = tmp_path / "usage.duckdb"
-    invoke("--db", str(db), "ingest", "--url", str(webui))
+    webui, db = busy_site(tmp_path)
     failed = CliRunner().invoke(cli, ["--db", str(db), "build", "--select", "nope"])
     assert failed.exit_code == 1
     with open(str(db) + ".lock", "a+") as held:  # another writer holds the lock
@@ -33,15 +25,7 @@ def test_status_shows_ok_failed_refused_and_killed_attempts(tmp_path):
         fcntl.flock(held, fcntl.LOCK_UN)
     assert refused.exit_code == 75
 
-    (tmp_path / "warehouse.toml").write_text(f'[sources.campus]\nurl = "{webui}"\n')
-    job = subprocess.Popen([sys.executable, "-m", "warehouse.cli", "--db", str(db), "run"],
-                           cwd=tmp_path, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-    started = time.monotonic()
-    while time.monotonic() - started < 30 and f"PID {job.pid}," not in (
-            db.with_name(db.name + ".lock").read_text()):
-        time.sleep(0.05)
-    time.sleep(0.3)
+    job = running_job(tmp_path, db)
     job.send_signal(signal.SIGKILL)
     job.wait()
 

@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from warehouse import config as config_module
-from warehouse.errors import WarehouseError, redact
+from warehouse.errors import WarehouseError, is_interrupt, redact
 from warehouse.reports.catalog import FILTERS, REPORTS, takers
 from warehouse.reports.options import OPTIONS
 
@@ -69,10 +69,8 @@ class WarehouseGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except KeyboardInterrupt:
-            _interrupted()
-        except Exception as exc:  # DuckDB turns SIGINT during a query into its own error
-            if type(exc).__name__ != "InterruptException":
+        except (KeyboardInterrupt, Exception) as exc:  # DuckDB turns SIGINT in a query
+            if not is_interrupt(exc):                  # into its own error
                 raise
             _interrupted()
 

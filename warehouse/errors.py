@@ -40,3 +40,12 @@ def did_you_mean(value, known, n: int = 1, cutoff: float = 0.6) -> str:
     lowered = {str(k).lower(): str(k) for k in known if k is not None}
     close = difflib.get_close_matches(str(value).lower(), list(lowered), n=n, cutoff=cutoff)
     return f" (did you mean {', '.join(lowered[c] for c in close)}?)" if close else ""
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C, however it arrives: Python's KeyboardInterrupt, or DuckDB's own error when
+    SIGINT cancels a running query (RuntimeError 'Query interrupted', InterruptException)."""
+    return (isinstance(exc, KeyboardInterrupt)
+            or type(exc).__name__ == "InterruptException"
+            or (isinstance(exc, RuntimeError) and "Query interrupted" in str(exc))
+            or isinstance(exc.__context__, KeyboardInterrupt))

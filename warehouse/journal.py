@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.errors import redact
+from warehouse.errors import is_interrupt, redact
 
 KEEP_BYTES = 1 << 20  # past this, the older half of the journal is dropped
 
@@ -88,7 +88,7 @@ def _outcome(exc: BaseException) -> tuple[str, str]:
 
     if isinstance(exc, Locked):
         return "refused", redact(str(exc))
-    if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "InterruptException":
+    if is_interrupt(exc):
         return "interrupted", "interrupted (Ctrl-C or SIGINT)"
     lines = [line for line in str(exc).splitlines() if line.strip()]
     return "failed", redact(lines[0] if lines else type(exc).__name__)
