@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from warehouse.errors import WarehouseError, one_line
 from warehouse.reports.catalog import REPORTS, Report, report_named
 from warehouse.reports.known import known_values
-from warehouse.reports.options import Filters, checked_text, resolve
+from warehouse.reports.options import OPTIONS, Filters, checked_text, resolve
 from warehouse.results import Result
 
 __all__ = ["REPORTS", "Filters", "Report", "Result", "resolve", "run"]
@@ -24,7 +24,6 @@ MAX_ROWS = 1_000_000_000
 MAX_BUCKETS = 200_000
 FIRST_YEAR, LAST_YEAR = 1900, 9998  # instants whose local day any time zone can hold
 
-MAU_DAYS = (28, 30)
 RELATIONS = {("usage", True): "_usage_hourly.sql", ("usage", False): "_usage_events.sql",
              ("tags", True): "_tag_hourly.sql", ("tags", False): "_tag_events.sql"}
 # active-users and costs --by: the segment each row of activity falls in (fixed SQL,
@@ -62,10 +61,14 @@ def parse_instant(value: str | None, tz: ZoneInfo, option: str) -> datetime | No
         raise WarehouseError(
             f"{option} {value!r} is not a date or datetime (use YYYY-MM-DD or "
             "YYYY-MM-DDTHH:MM)") from None
-    if not FIRST_YEAR <= instant.year <= LAST_YEAR:
+    _check_year(option, value, instant.year)
+    return instant
+
+
+def _check_year(option: str, value: str, year: int) -> None:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
         raise WarehouseError(f"{option} {value!r} is outside the years {FIRST_YEAR} to "
                              f"{LAST_YEAR} that reports cover")
-    return instant
 
 
 def time_zone(name: str) -> ZoneInfo:
@@ -95,7 +98,7 @@ def _answer(con, name: str, filters: Filters,
     _check_choice("--granularity", granularity,
                   spec.choices.get("granularity", (granularity,)))
     _check_choice("--by", filters.by, spec.choices.get("by", ("none",)))
-    _check_choice("--mau-days", filters.mau_days, MAU_DAYS)
+    _check_choice("--mau-days", filters.mau_days, OPTIONS["mau_days"].choices)
     currency = _check_currency(filters.currency)
     for option, value in (("--limit", filters.limit), ("--page", filters.page),
                           ("--page-size", filters.page_size)):
@@ -198,9 +201,10 @@ def _with_costs(con, result: Result, filters: Filters, segment: str, hide_people
     costs = _answer(con, "costs", replace(filters, by=segment, granularity="all", limit=None,
                                           page=None), hide_people, only)
     picked = [c for c in ("currency", "billed_cost", "repriced_cost") if c in costs.columns]
-    by_key = {row[costs.columns.index(segment)]: row for row in costs.rows}
-    rows = [(*row, *(by_key[row[key]][costs.columns.index(c)] if row[key] in by_key
-                     else None for c in picked)) for row in result.rows]
+    at = [costs.columns.index(c) for c in picked]
+    by_key = {row[costs.columns.index(segment)]: tuple(row[i] for i in at)
+              for row in costs.rows}
+    rows = [(*row, *by_key.get(row[key], (None,) * len(at))) for row in result.rows]
     columns = [*result.columns, *picked]
     if filters.metric == "spend":
         cost = [columns.index(c) for c in ("repriced_cost", "billed_cost") if c in columns]
@@ -231,9 +235,7 @@ def _end_date(as_of: str | None) -> date:
         day = date.fromisoformat(as_of.strip())
     except ValueError:
         raise WarehouseError(f"--as-of {as_of!r} is not a date (use YYYY-MM-DD)") from None
-    if not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise WarehouseError(f"--as-of {as_of!r} is outside the years {FIRST_YEAR} to "
-                             f"{LAST_YEAR} that reports cover")
+    _check_year("--as-of", as_of, day.year)
     return day + timedelta(days=1)
 
 
