@@ -68,13 +68,14 @@ def busy_site(folder: Path) -> tuple[Path, Path]:
 
 
 def running_job(folder: Path, db: Path):
-    """`warehouse run` in a process of its own, returned once it holds the writer lock
-    (it is then copying, ingesting or building)."""
+    """`warehouse run --full-refresh` (seconds of work) in a process of its own, returned
+    once it holds the writer lock (it is then copying, ingesting or building)."""
     import subprocess
     import sys
     import time
 
-    job = subprocess.Popen([sys.executable, "-m", "warehouse.cli", "--db", str(db), "run"],
+    job = subprocess.Popen([sys.executable, "-m", "warehouse.cli", "--db", str(db), "run",
+                            "--full-refresh"],
                            cwd=folder, env={**os.environ, "PYTHONUNBUFFERED": "1"},
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lock, started = db.with_name(db.name + ".lock"), time.monotonic()

@@ -212,7 +212,9 @@ def test_ctrl_c_during_a_job_is_one_line_exit_130_and_changes_nothing(tmp_path):
     job.send_signal(signal.SIGINT)
     out, err = job.communicate(timeout=60)
     if job.returncode == 0:
-        pytest.skip("the job finished before the interrupt arrived")
+        # known gap (issue 20's note): a SIGINT that DuckDB takes mid-query and never
+        # reports lets the job finish and publish, exit 0; about 1 run in 3 here
+        pytest.skip("the interrupt was lost inside a DuckDB query and the job completed")
     assert job.returncode == 130, (job.returncode, err)
     assert err.strip().splitlines() == [
         "warehouse: interrupted; the warehouse is as it was before this command"], err
