@@ -10,6 +10,7 @@ import click
 from click.core import ParameterSource
 
 from warehouse import config as config_module
+from warehouse import interrupts
 from warehouse.errors import WarehouseError, is_interrupt, redact
 from warehouse.reports.catalog import FILTERS, REPORTS, takers
 from warehouse.reports.options import OPTIONS
@@ -67,6 +68,7 @@ class WarehouseGroup(click.Group):
         return super().parse_args(ctx, args)
 
     def invoke(self, ctx):
+        interrupts.install()
         try:
             return super().invoke(ctx)
         except (KeyboardInterrupt, Exception) as exc:  # DuckDB turns SIGINT in a query

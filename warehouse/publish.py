@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import db, journal
+from warehouse import db, interrupts, journal
 from warehouse.errors import WarehouseError, one_line
 from warehouse.files import owner_only
 
@@ -114,6 +114,7 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
             con = None
             if compact:
                 _rewrite(work)
+            interrupts.check()  # a SIGINT DuckDB took mid-query still stops the job
             _publish(work, path)
         except BaseException as exc:
             if con is not None:
