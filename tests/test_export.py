@@ -114,9 +114,17 @@ def test_every_table_reads_back_with_the_same_rows(exported):
     days = {p.name for p in (out / "raw_openwebui" / "chat_message").iterdir()}
     message_days = {day_folder(m.created_at) for c in data.chats for m in c.messages}
     assert days == message_days
-    # the models' inputs go along, so another engine can build the marts
+    # the models' inputs and the bookkeeping go along, so another engine can build the
+    # marts and restore can rebuild the warehouse; the build's own state does not
     assert (out / "_warehouse" / "prices" / "data.parquet").exists()
-    assert f"exported {len(counts) + 4} tables" in text
+    assert (out / "_warehouse" / "watermarks" / "data.parquet").exists()
+    assert not (out / "_warehouse" / "model_state").exists()
+    con = duckdb.connect(str(db), read_only=True)
+    bookkeeping = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = "
+                              "'_warehouse' AND table_name NOT IN ('model_state', "
+                              "'build_runs')").fetchone()[0]
+    con.close()
+    assert f"exported {len(counts) + bookkeeping} tables" in text
 
 
 def test_a_second_export_writes_only_the_changed_days(exported):
@@ -134,9 +142,11 @@ def test_a_second_export_writes_only_the_changed_days(exported):
     day = day_folder(new_day)
     changed = {p for p in after if after[p] != before.get(p)}
     # of the dated tables only the new day; small tables are whole files, rewritten when
-    # any row changed (here the ingest's bookkeeping of source tables)
+    # any row changed (here the ingest's bookkeeping: runs, watermarks, source tables)
     assert changed and all(f"/{day}/" in p for p in changed if "/day=" in p), sorted(changed)
-    assert {p for p in changed if "/day=" not in p} == {"_warehouse/source_tables/data.parquet"}
+    assert {p for p in changed if "/day=" not in p} == {
+        f"_warehouse/{t}/data.parquet"
+        for t in ("source_tables", "run_log", "ingest_runs", "watermarks")}
     assert {p.split("/")[0] + "." + p.split("/")[1] for p in changed} >= {
         "raw_openwebui.chat", "raw_openwebui.chat_message", "core.usage_events",
         "core.chats", "core.source_responses"}

@@ -7,8 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
+import duckdb
+
+from tests.conftest import busy_site
 from tests.test_errors import fail
+from tests.test_export import differences, warehouse_tables
 from tests.test_reports import invoke
 
 
@@ -52,8 +57,9 @@ def test_the_next_job_removes_what_a_killed_forget_left(demo_dir, tmp_path):
         path.write_bytes(b"x" * 1000)
     (tmp_path / ".usage.duckdb.building.fresh.tmp").mkdir()
     invoke("--db", str(db), "build")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "usage.duckdb", "usage.duckdb.journal", "usage.duckdb.lock"]
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names[:3] == ["usage.duckdb", "usage.duckdb.journal", "usage.duckdb.lock"]
+    assert len(names) == 4 and names[3].startswith("usage.duckdb.snapshot-"), names
 
 
 def test_a_warehouse_reached_through_a_link_stays_a_link(demo_dir, tmp_path):
@@ -68,3 +74,64 @@ def test_a_warehouse_reached_through_a_link_stays_a_link(demo_dir, tmp_path):
     invoke("--db", str(link), "build")
     assert link.is_symlink()
     assert "total_messages" in invoke("--db", str(link), "report", "summary")
+
+
+def _killed(args: list[str], folder, seconds: float) -> None:
+    """Run `warehouse ARGS` in a process of its own and SIGKILL it after `seconds`."""
+    job = subprocess.Popen([sys.executable, "-m", "warehouse.cli", *args], cwd=folder,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    job.kill()
+    job.wait()
+
+
+def _timed(args: list[str], folder) -> float:
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "warehouse.cli", *args], cwd=folder, check=True,
+                   capture_output=True)
+    return time.monotonic() - started
+
+
+def test_a_killed_export_leaves_nothing_after_the_next_one(tmp_path):
+    _, db = busy_site(tmp_path)
+    invoke("--db", str(db), "build")
+    out = tmp_path / "export"
+    full = ["--db", str(db), "export", "--output", str(out), "--full", "--quiet"]
+    duration = _timed(full, tmp_path)
+    for fraction in (0.4, 0.55, 0.7, 0.85):
+        _killed(full, tmp_path, duration * fraction)
+        invoke("--db", str(db), "export", "--output", str(out), "--quiet")
+        assert [p for p in out.rglob(".*") if p.name != ".lock"] == [], fraction
+        for table in warehouse_tables(db):
+            assert differences(db, out, table) == 0, (fraction, table)
+
+
+def test_a_killed_forget_leaves_nothing_after_the_next_job_and_erases_whole(tmp_path):
+    _, db = busy_site(tmp_path)
+    invoke("--db", str(db), "build")
+    duration = _timed(["--db", str(db), "forget", "--user", "u039", "--yes"], tmp_path)
+    for number, fraction in enumerate((0.3, 0.5, 0.7, 0.9)):
+        victim = f"u{number:03d}"
+        _killed(["--db", str(db), "forget", "--user", victim, "--yes"], tmp_path,
+                duration * fraction)
+        invoke("--config", str(tmp_path / "warehouse.toml"), "--db", str(db), "run")
+        assert not list(tmp_path.glob(".usage.duckdb.building*")), fraction
+        con = duckdb.connect(str(db), read_only=True)
+        raw, events = (con.execute(f"SELECT count(*) FROM {table} WHERE user_id = ?",
+                                   [victim]).fetchone()[0]
+                       for table in ("raw_openwebui.chat_message", "core.usage_events"))
+        erasures = con.execute("SELECT count(*) FROM _warehouse.erasures").fetchone()[0]
+        con.close()
+        # all of the erasure or none of it: never raw without the marts, or the reverse
+        assert (raw == 0) == (events == 0), (fraction, raw, events)
+        gone = [n for n in range(number + 1) if not _still_there(db, f"u{n:03d}")]
+        assert erasures == 1 + len(gone), (fraction, erasures, gone)
+
+
+def _still_there(db, user: str) -> bool:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM raw_openwebui.chat_message WHERE user_id = ?",
+                           [user]).fetchone()[0] > 0
+    finally:
+        con.close()

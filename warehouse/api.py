@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import duckdb
 
-from warehouse import db, reports
+from warehouse import db, reports, snapshots
 from warehouse.errors import WarehouseError, one_line
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -33,7 +34,11 @@ class Warehouse:
         self.close()
 
     def run_report(self, name: str, filters: reports.Filters | None = None) -> reports.Result:
-        return reports.run(self.con, name, filters or reports.Filters(), self.pseudonymize)
+        try:
+            return reports.run(self.con, name, filters or reports.Filters(),
+                               self.pseudonymize)
+        except WarehouseError as exc:
+            raise WarehouseError(snapshots.diagnosed(Path(self.path), str(exc))) from None
 
     def report(self, name: str, **options):
         """A report as a polars DataFrame. Options are the CLI's, with underscores, and
@@ -63,14 +68,14 @@ class Warehouse:
                 return [], []
             return [d[0] for d in cursor.description], cursor.fetchall()
         except duckdb.Error as exc:
-            raise _query_failed(exc) from None
+            raise _query_failed(exc, self.path) from None
 
     def sql(self, query: str, params=None):
         """Any read-only SQL as a polars DataFrame."""
         try:
             return self.con.execute(query, params).pl()
         except duckdb.Error as exc:
-            raise _query_failed(exc) from None
+            raise _query_failed(exc, self.path) from None
 
     def mart(self, name: str):
         """A whole mart (e.g. "user_daily") as a polars DataFrame."""
@@ -107,8 +112,10 @@ class Warehouse:
             "GROUP BY ALL ORDER BY mart").pl()
 
 
-def _query_failed(exc: Exception) -> WarehouseError:
+def _query_failed(exc: Exception, path) -> WarehouseError:
     message = one_line(exc)
+    if snapshots.is_damage(message):
+        return WarehouseError(snapshots.diagnosed(Path(path), message))
     if "disabled by configuration" in message or "configuration has been locked" in message \
             or "disabled through configuration" in message:
         message += " (queries read the warehouse and nothing else)"

@@ -255,7 +255,8 @@ def forget(ctx, who, requested_by, reason, yes, wait):
     """Erase a person: their rows leave raw, core and the marts, and stay out of later
     ingests. The erasure is recorded (who asked, when, how many rows), the person is not.
 
-    Remove the person from the source databases and from backups of the warehouse too.
+    Snapshots that hold the person are dropped and earlier exports are exported again
+    without them; remove the person from the source databases and from other backups too.
 
     Example:
 
@@ -276,6 +277,38 @@ def forget(ctx, who, requested_by, reason, yes, wait):
     click.echo(f"forgot {who}: removed {done.rows_removed:,} rows ({tables}); rebuilt "
                f"{done.models_built} models; erasure {done.erasure_id} recorded in "
                "_warehouse.erasures")
+    for folder in done.exports:
+        click.echo(f"export {folder}: exported again without them")
+
+
+@cli.command()
+@click.option("--from", "source", metavar="SNAPSHOT|EXPORT_DIR",
+              help="A snapshot (or any warehouse file), or a folder 'warehouse export' "
+                   "wrote (default: the newest snapshot).")
+@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@click.pass_context
+@user_errors
+def restore(ctx, source, wait):
+    """Bring the warehouse back from a snapshot or an export, with every recorded
+    erasure applied again. The file it replaces is kept beside it, never deleted.
+
+    Example:
+
+        warehouse restore
+
+        warehouse restore --from /backup/usage-parquet
+    """
+    from warehouse import restore as restore_module
+
+    cfg = _config(ctx)
+    done = restore_module.restore(cfg, source, wait, _progress(False))
+    built = f", built {done.models_built} models" if done.models_built else ""
+    click.echo(f"restored {cfg.db} from {done.kind} {done.source}: "
+               f"{done.erasures_reapplied} erased ids applied again{built}, in "
+               f"{done.seconds:.1f} s")
+    if done.aside is not None:
+        click.echo(f"the file it replaced is kept as {done.aside}: delete it once you "
+                   "no longer need it")
 
 
 @cli.command()
@@ -289,7 +322,7 @@ def status(ctx):
 
         warehouse --db usage.duckdb status
     """
-    from warehouse import journal, output, pipeline
+    from warehouse import journal, output, pipeline, snapshots
 
     cfg = _config(ctx)
     width = output.terminal_width()
@@ -300,6 +333,13 @@ def status(ctx):
             ["command", "started_at", "seconds", "outcome", "reason"],
             [(a.command, a.started_at, a.seconds, a.outcome, a.reason) for a in attempts],
             width))
+    kept = snapshots.listed(cfg.db)
+    if kept:
+        click.echo("Snapshots (warehouse restore [--from FILE]; [warehouse] keep = N)")
+        click.echo(output.to_table(
+            ["file", "published_at", "megabytes"],
+            [(s.path.name, s.published_at, round(s.path.stat().st_size / 1e6, 1))
+             for s in kept], width))
     st = pipeline.status(cfg)
     click.echo("Last jobs (the run log: _warehouse.run_log)")
     click.echo(output.to_table(["run_id", "command", "started_at", "seconds", "rows_read",
@@ -535,15 +575,13 @@ def export(ctx, fmt, output, full, quiet):
         warehouse export --format parquet --output /data/usage-parquet
     """
     from warehouse import export as export_module
-    from warehouse import models
     from warehouse import output as out
     from warehouse.files import owner_only
 
     cfg = _config(ctx)
     _check_outputs(cfg, output=output)
-    inputs = set().union(*(m.external for m in models.discover(cfg.user_models).values()))
     with owner_only():  # folders 0700, files 0600, as private as the warehouse
-        results = export_module.export_parquet(cfg.db, Path(output), full, inputs)
+        results = export_module.export_parquet(cfg.db, Path(output), full)
     if quiet:
         return
     rows = [(r.table, r.rows, ", ".join(r.days_written[:3])

@@ -52,6 +52,8 @@ class Config:
     path: Path | None = None
     # Reports show stable pseudonyms instead of names and emails; None: as stored last
     pseudonymize: bool | None = None
+    # previously published files kept beside the warehouse (warehouse/snapshots.py)
+    keep: int = 1
 
 
 def parse_url(url: str, base_dir: Path | None = None) -> SourceURL:
@@ -153,6 +155,7 @@ def _read(path: Path) -> Config:
         models = Path(settings["models"])
         config.user_models = models if models.is_absolute() else base / models
     config.pseudonymize = settings.get("pseudonymize")
+    config.keep = settings.get("keep", config.keep)
     for name, spec in data.get("sources", {}).items():
         kind = spec.get("kind", "openwebui")
         source = make_source(name, kind, spec["url"], base)

@@ -29,6 +29,7 @@ WAREHOUSE_KEYS = {
     "prices": Key(str, "a file path"),
     "models": Key(str, "a folder path"),
     "pseudonymize": Key(bool, "true or false"),
+    "keep": Key(int, "a whole number of snapshots from 0 to 100", low=0, high=100),
 }
 SOURCE_KEYS = {
     "kind": Key(str, '"openwebui" or "litellm"', choices=("openwebui", "litellm")),

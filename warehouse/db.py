@@ -79,9 +79,12 @@ def connect(path: str | os.PathLike, read_only: bool = False,
     config = {**_OFFLINE, **({"enable_external_access": False} if locked else {})}
     try:
         con = duckdb.connect(str(path), read_only=read_only, config=config)
-    except duckdb.IOException as exc:
-        raise WarehouseError(_describe_open_error(shown, exc)) from None
     except duckdb.Error as exc:
+        if is_sqlite(path):
+            raise WarehouseError(f"{shown} is a SQLite database, not a warehouse file: a "
+                                 "source is named with --url or in [sources]") from None
+        if isinstance(exc, duckdb.IOException):
+            raise WarehouseError(_describe_open_error(shown, exc)) from None
         raise WarehouseError(f"cannot open warehouse {shown}: {one_line(exc)}") from None
     # Marts bucket hours and days in UTC; reports convert to the reader's zone explicitly.
     # (A locked reader beside this one in the process has set it already, for good.)
@@ -101,8 +104,21 @@ def connect(path: str | os.PathLike, read_only: bool = False,
     return con
 
 
+def is_sqlite(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def _describe_open_error(path: Path, exc: Exception) -> str:
+    from warehouse import snapshots
+
     text = one_line(exc)
+    diagnosis = snapshots.diagnosed(path, text)
+    if diagnosis != text:
+        return diagnosis
     if "Could not set lock" in text:
         holder = ""
         if "PID" in text:
@@ -119,18 +135,15 @@ def _describe_open_error(path: Path, exc: Exception) -> str:
 
 
 def _check_or_record_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A job records the DuckDB version that writes the file; a file an older DuckDB wrote
+    is upgraded by this job (DuckDB reads older files and writes its own format)."""
     row = con.execute("SELECT value FROM _warehouse.meta WHERE key = 'duckdb_version'").fetchone()
-    if row is None:
-        con.execute(
-            "INSERT INTO _warehouse.meta VALUES ('duckdb_version', ?)", [duckdb.__version__]
-        )
-    elif row[0] != duckdb.__version__:
+    if row is not None and _newer(row[0]):
         con.close()
-        raise WarehouseError(
-            f"warehouse {path} was written by DuckDB {row[0]}, this install has "
-            f"{duckdb.__version__}: reinstall usage-warehouse with duckdb=={row[0]} or start a "
-            "new warehouse file"
-        )
+        raise WarehouseError(_too_new(path, row[0]))
+    if row is None or row[0] != duckdb.__version__:
+        con.execute("INSERT OR REPLACE INTO _warehouse.meta VALUES ('duckdb_version', ?)",
+                    [duckdb.__version__])
 
 
 def _check_version_read_only(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -141,12 +154,29 @@ def _check_version_read_only(con: duckdb.DuckDBPyConnection, path: Path) -> None
     except duckdb.CatalogException:
         con.close()
         raise WarehouseError(f"{path} is a DuckDB file but not a usage warehouse") from None
-    if row and row[0] != duckdb.__version__:
+    if row and _newer(row[0]):
         con.close()
-        raise WarehouseError(
-            f"warehouse {path} was written by DuckDB {row[0]}, this install has "
-            f"{duckdb.__version__}"
-        )
+        raise WarehouseError(_too_new(path, row[0]))
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split("."):
+        digits = "".join(c for c in piece if c.isdigit())
+        if not digits:
+            break
+        parts.append(int(digits))
+    return tuple(parts)
+
+
+def _newer(recorded: str) -> bool:
+    return _version(recorded) > _version(duckdb.__version__)
+
+
+def _too_new(path: Path, recorded: str) -> str:
+    return (f"warehouse {path} was written by DuckDB {recorded}, newer than this install's "
+            f"{duckdb.__version__}: upgrade usage-warehouse, or move the warehouse across "
+            "with 'warehouse export' there and 'warehouse restore --from DIR' here")
 
 
 _extension_dir: str | None = None

@@ -6,6 +6,12 @@ each day's row count and content hash, and an export rewrites only the days whos
 changed (new events, edits, deletions, erasures) and removes days that are gone. Each
 day is written beside the tree and renamed into place, so a reader sees a day's old file
 or its new one, never half of one.
+
+An export is also a backup that any DuckDB version can read back (`warehouse restore
+--from DIR`): it holds the bookkeeping too (watermarks, erasures, prices, routes, the
+pseudonym key), each table's definition, and a manifest that says whether the export
+finished. Every folder exported to is recorded beside the warehouse (NAME.exports), so
+`forget` can take a person out of the exports as well.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import db
+from warehouse import db, journal
 from warehouse.errors import WarehouseError, one_line
 
 MANIFEST = "_manifest.json"
 MANIFEST_VERSION = 1
+# bookkeeping of the build itself, which a restore redoes from scratch
+BUILD_STATE = {"_warehouse.model_state", "_warehouse.build_runs"}
 UNDATED = "1970-01-01"  # rows without a time: the same day the incremental build uses
 
 # The day that dates a table's rows (UTC), as DuckDB SQL over its columns. Tables not
@@ -58,10 +66,10 @@ class TableExport:
     partitioned: bool = True
 
 
-def export_parquet(warehouse: Path, output: Path, full: bool = False,
-                   model_inputs: set[str] | None = None) -> list[TableExport]:
-    """Export every raw table, every core table and the `_warehouse` tables the models
-    read (prices, routes, ...) so another engine can build the marts from the folder."""
+def export_parquet(warehouse: Path, output: Path, full: bool = False) -> list[TableExport]:
+    """Export every raw table, every core table and the `_warehouse` tables (prices,
+    routes, watermarks, erasures ...), so another engine can build the marts from the
+    folder and `restore` can rebuild the warehouse."""
     output = Path(output)
     if output.exists() and not output.is_dir():
         raise WarehouseError(f"--output {output}: is a file, not a folder")
@@ -72,18 +80,20 @@ def export_parquet(warehouse: Path, output: Path, full: bool = False,
         raise WarehouseError(f"--output {output}: folder is not empty and holds no "
                              f"{MANIFEST} from an earlier export: choose an empty folder")
     output.mkdir(exist_ok=True)
-    with _locked(output):
+    record(warehouse, output)
+    with journal.attempt(Path(warehouse), "export"), _locked(output):
+        _recover(output)
         manifest = _read_manifest(output, full)
         con = db.connect(warehouse, read_only=True)
         try:
             results = []
-            for table in _tables(con, model_inputs or set()):
+            for table in _tables(con):
                 results.append(_export_table(con, table, output, manifest, full))
                 _write_manifest(output, manifest)  # after each table: a crash loses none
             for gone in sorted(set(manifest) - {r.table for r in results}):
                 shutil.rmtree(_folder(output, gone), ignore_errors=True)
                 del manifest[gone]
-            _write_manifest(output, manifest)
+            _write_manifest(output, manifest, finished=_origin(warehouse))
         except duckdb.Error as exc:
             raise WarehouseError(f"export to {output}: {one_line(exc)}") from None
         except OSError as exc:
@@ -94,14 +104,38 @@ def export_parquet(warehouse: Path, output: Path, full: bool = False,
     return results
 
 
-def _tables(con, model_inputs: set[str]) -> list[str]:
+def _recover(output: Path) -> None:
+    """What a killed export left: staged files go; a day folder moved aside but not yet
+    replaced goes back (the manifest still describes it), so no day is ever missing."""
+    for staged in [*output.rglob(".*.writing"), *output.rglob(".writing")]:
+        if staged.is_dir():
+            shutil.rmtree(staged, ignore_errors=True)
+        else:
+            staged.unlink(missing_ok=True)
+    for retired in list(output.rglob(".retired-day=*")):
+        current = retired.with_name(retired.name.removeprefix(".retired-"))
+        if current.exists():
+            shutil.rmtree(retired, ignore_errors=True)
+        else:
+            os.replace(retired, current)
+
+
+def _tables(con) -> list[str]:
     rows = con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database() "
         "AND (schema_name LIKE 'raw\\_%' ESCAPE '\\' OR schema_name = 'core' "
         "     OR schema_name = '_warehouse') ORDER BY 1, 2").fetchall()
-    return [f"{s}.{t}" for s, t in rows
-            if s != "_warehouse" or f"{s}.{t}" in model_inputs]
+    return [f"{s}.{t}" for s, t in rows if f"{s}.{t}" not in BUILD_STATE]
+
+
+def _origin(warehouse: Path) -> dict:
+    """What the finished export is a copy of."""
+    import duckdb
+
+    return {"warehouse": str(Path(warehouse).resolve()), "duckdb_version": duckdb.__version__,
+            "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
+                Path(warehouse).stat().st_mtime))}
 
 
 def _day_sql(con, table: str) -> str | None:
@@ -153,15 +187,25 @@ def _export_table(con, table: str, output: Path, manifest: dict,
         if changed or not (folder / "data.parquet").exists():
             result.rows_written = _write_whole(con, source, folder)
             result.days_written = ["(whole table)"]
-        manifest[table] = {"partitioned": False, "days": fingerprints}
+        manifest[table] = {"partitioned": False, "days": fingerprints,
+                           "ddl": _definition(con, table)}
         return result
     if changed:
         result.rows_written = _write_days(con, source, day, changed, folder)
         result.days_written = changed
     for gone in result.days_removed:
         shutil.rmtree(folder / f"day={gone}", ignore_errors=True)
-    manifest[table] = {"partitioned": True, "days": fingerprints}
+    manifest[table] = {"partitioned": True, "days": fingerprints,
+                       "ddl": _definition(con, table)}
     return result
+
+
+def _definition(con, table: str) -> str:
+    """CREATE TABLE as DuckDB keeps it: a restore gets the exact types and keys back."""
+    schema, name = table.split(".")
+    return con.execute("SELECT sql FROM duckdb_tables() WHERE database_name = "
+                       "current_database() AND schema_name = ? AND table_name = ?",
+                       [schema, name]).fetchone()[0]
 
 
 def _write_whole(con, source: str, folder: Path) -> int:
@@ -209,25 +253,58 @@ def _sql_path(path: Path) -> str:
 
 def _read_manifest(output: Path, full: bool) -> dict:
     """What earlier exports wrote; --full starts over (and so mends a broken manifest)."""
-    path = output / MANIFEST
-    if full or not path.exists():
+    if full or not (output / MANIFEST).exists():
         return {}
+    return read_manifest(output)["tables"]
+
+
+def read_manifest(output: Path) -> dict:
+    path = output / MANIFEST
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise WarehouseError(f"{path}: unreadable export manifest ({one_line(exc)}): "
                              "export again with --full") from None
-    if data.get("version") != MANIFEST_VERSION:
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
         raise WarehouseError(f"{path}: written by another version of the export: "
                              "export again with --full")
-    return data["tables"]
+    return data
 
 
-def _write_manifest(output: Path, tables: dict) -> None:
+def _write_manifest(output: Path, tables: dict, finished: dict | None = None) -> None:
+    """`finished` only once every table is written: until then the folder mixes two
+    points in time and is no backup."""
     staged = output / f".{MANIFEST}.writing"
     staged.write_text(json.dumps({"version": MANIFEST_VERSION, "written_at": time.strftime(
-        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "tables": tables}, indent=1, sort_keys=True))
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "finished": finished, "tables": tables},
+        indent=1, sort_keys=True))
     os.replace(staged, output / MANIFEST)
+
+
+def exports_path(warehouse: Path) -> Path:
+    return Path(warehouse).with_name(Path(warehouse).name + ".exports")
+
+
+def record(warehouse: Path, output: Path) -> None:
+    """Remember the folder (one absolute path a line), before anything is written to it."""
+    folder = str(Path(output).resolve())
+    if folder in recorded(warehouse):
+        return
+    fd = os.open(exports_path(warehouse), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        os.write(fd, (folder + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+def recorded(warehouse: Path) -> list[Path]:
+    """The folders exported to that still hold an export."""
+    try:
+        lines = exports_path(warehouse).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    folders = [Path(line) for line in dict.fromkeys(lines) if line]
+    return [f for f in folders if (f / MANIFEST).exists()]
 
 
 class _locked:

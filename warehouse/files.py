@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from warehouse import snapshots
 from warehouse.errors import WarehouseError
 
 
@@ -29,10 +30,13 @@ def owner_only() -> Iterator[None]:
 
 def protected(warehouse: Path, sources: Iterable[Path]) -> list[Path]:
     """The warehouse, the files its jobs keep beside it, and the SQLite sources."""
-    warehouse = Path(warehouse)
-    beside = [warehouse.with_name(warehouse.name + suffix)
-              for suffix in (".lock", ".wal", ".journal")]
-    return [warehouse, *beside, *(Path(s) for s in sources)]
+    return [Path(warehouse), *_beside(Path(warehouse)), *(Path(s) for s in sources)]
+
+
+def _beside(warehouse: Path) -> list[Path]:
+    return [*(warehouse.with_name(warehouse.name + suffix)
+              for suffix in (".lock", ".wal", ".journal")),
+            *(s.path for s in snapshots.listed(warehouse))]
 
 
 def check_output(option: str, target: str | os.PathLike, guarded: list[Path]) -> None:
@@ -55,6 +59,6 @@ def check_output(option: str, target: str | os.PathLike, guarded: list[Path]) ->
 def _what(path: Path, guarded: list[Path]) -> str:
     if path == guarded[0]:
         return "the warehouse"
-    if path in guarded[1:4]:
+    if path in _beside(guarded[0]):
         return f"a file the warehouse keeps beside it ({path.name})"
     return f"the source database {path}"

@@ -223,10 +223,15 @@ def _plan(con, models: dict[str, Model], order: list[str], macros: str, full: bo
     tables = {f"{s}.{t}" for s, t in con.execute(
         "SELECT schema_name, table_name FROM duckdb_tables() "
         "WHERE database_name = current_database()").fetchall()}
-    changed: set[str] = set()  # models whose file changed, and what reads them
-    for name in build_order(models):
+    views = {f"{s}.{v}" for s, v in con.execute(
+        "SELECT schema_name, view_name FROM duckdb_views() "
+        "WHERE database_name = current_database() AND NOT internal").fetchall()}
+    present = tables | views
+    changed: set[str] = set()  # models whose file changed or that the file lacks, and
+    for name in build_order(models):  # what reads them
         m = models[name]
-        if state.get(name) != _hash(m, macros) or m.depends_on & changed:
+        if (state.get(name) != _hash(m, macros) or m.depends_on & changed
+                or name not in present):
             changed.add(name)
     rebuild_all: set[str] = set()  # incremental models that rebuild every day
     tainted: set[str] = set()  # ... and whatever reads them

@@ -33,7 +33,7 @@ def select_sources(config: Config, names: tuple[str, ...],
 
 def run_ingest(config: Config, sources: list[Source], full_refresh: bool = False,
                progress=None, wait: bool = False) -> RunSummary:
-    with publish.writing(config.db, wait, "ingest") as con:
+    with publish.writing(config.db, wait, "ingest", keep=config.keep) as con:
         run = RunSummary("ingest")
         run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
                               run_id=run.run_id)
@@ -48,7 +48,7 @@ def run_build(config: Config, select: list[str] | None = None, progress=None,
     loaded last time stay."""
     found = models.discover(config.user_models)
     price_list = prices.load(config.prices) if config.prices else None
-    with publish.writing(config.db, wait, "build") as con:
+    with publish.writing(config.db, wait, "build", keep=config.keep) as con:
         run = RunSummary("build")
         run.built = _build(con, config, found, price_list, select, progress, full)
         run.log(con)
@@ -62,7 +62,7 @@ def run_all(config: Config, full_refresh: bool = False, progress=None,
     found = models.discover(config.user_models)
     price_list = prices.load(config.prices) if config.prices else None
     sources = select_sources(config, ())
-    with publish.writing(config.db, wait, "run") as con:
+    with publish.writing(config.db, wait, "run", keep=config.keep) as con:
         run = RunSummary("run")
         run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
                               run_id=run.run_id)

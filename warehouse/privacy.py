@@ -5,12 +5,21 @@ the marts are rebuilt without them, and the published file is rewritten from scr
 no freed page still holds their data. What stays is the record that an erasure happened
 (who asked, when, how many rows) and one-way hashes that keep the person out of later
 ingests (ingest/erasure.py); never their id, name or email.
+
+The hashes are also written to a ledger beside the warehouse (NAME.erasures, owner-only)
+before the erasure is published: a warehouse restored from an older snapshot or export
+gets every recorded erasure again (`reapply`). Snapshots that hold the person are dropped
+(warehouse/snapshots.py), and exports recorded beside the warehouse are exported again,
+which rewrites the days that held them.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ingest import erasure, quarantine
 from ingest.sources import KINDS
@@ -29,6 +38,7 @@ class Erasure:
     identifiers: int
     rows: dict[str, int] = field(default_factory=dict)  # "source.table" -> rows removed
     models_built: int = 0
+    exports: list[Path] = field(default_factory=list)  # exports the person was taken out of
 
     @property
     def rows_removed(self) -> int:
@@ -41,7 +51,8 @@ def forget(config: Config, who: str, requested_by: str, reason: str | None = Non
     if not who:
         raise WarehouseError("--user needs a user id or email")
     found = models.discover(config.user_models)
-    with publish.writing(config.db, wait, "forget", compact=True) as con:
+    with publish.writing(config.db, wait, "forget", compact=True,
+                         keep=config.keep) as con:
         pipeline.ensure_inputs(con)
         run = pipeline.RunSummary("forget")
         identities = _identities(con, who)
@@ -61,6 +72,9 @@ def forget(config: Config, who: str, requested_by: str, reason: str | None = Non
             raise WarehouseError(f"--user {who!r}: no user with that id or email, and no "
                                  "row names it; nothing was changed")
         con.execute("COMMIT")
+        _record(config.db, done.erasure_id, [h for (h,) in con.execute(
+            f"SELECT id_hash FROM {erasure.ERASED_IDS} WHERE erasure_id = ?",
+            [done.erasure_id]).fetchall()])
         run.built = pipeline._build(con, config, found, None, None, progress, full=True)
         done.models_built = len(run.built)
         con.execute(
@@ -68,7 +82,81 @@ def forget(config: Config, who: str, requested_by: str, reason: str | None = Non
             [done.erasure_id, requested_by, reason, done.identifiers, done.rows_removed,
              json.dumps({"rows": done.rows, "models_rebuilt": done.models_built})])
         run.log(con)
+    done.exports = _update_exports(config.db)
     return done
+
+
+def ledger_path(warehouse: Path) -> Path:
+    return Path(warehouse).with_name(Path(warehouse).name + ".erasures")
+
+
+def _record(warehouse: Path, erasure_id: str, hashes: list[str]) -> None:
+    line = json.dumps({"erasure": erasure_id, "at": time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "id_hashes": sorted(hashes)})
+    try:
+        fd = os.open(ledger_path(warehouse), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, (line + "\n").encode())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise WarehouseError(f"cannot record the erasure in {ledger_path(warehouse)}: "
+                             f"{exc.strerror}; nothing was changed") from None
+
+
+def recorded(warehouse: Path) -> dict[str, str]:
+    """id hash -> erasure id, for every erasure the ledger holds."""
+    try:
+        lines = ledger_path(warehouse).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    found = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            found.update(dict.fromkeys(entry["id_hashes"], entry["erasure"]))
+        except (ValueError, KeyError, TypeError):
+            continue  # a line cut by a kill or a full disk: its erasure was not published
+    return found
+
+
+def reapply(con, warehouse: Path) -> int:
+    """Every erasure of the ledger, again, in a restored copy: the hashes it lacks are
+    added and matching rows leave every raw table. Returns the ids that were missing."""
+    known = {h for (h,) in con.execute(f"SELECT id_hash FROM {erasure.ERASED_IDS}").fetchall()}
+    missing = {h: e for h, e in recorded(warehouse).items() if h not in known}
+    if missing:
+        con.executemany(f"INSERT OR IGNORE INTO {erasure.ERASED_IDS} VALUES (?, ?)",
+                        [[h, e] for h, e in missing.items()])
+        for kind in KINDS.values():
+            for spec in kind.tables:
+                raw = f'raw_{kind.name}."{spec.name}"'
+                if con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? "
+                               "AND table_name = ?", [f"raw_{kind.name}", spec.name]
+                               ).fetchone()[0]:
+                    erasure.erase(con, raw, spec)
+                    quarantine.drop_forgotten(con, raw, spec)
+    return len(missing)
+
+
+def _update_exports(warehouse: Path) -> list[Path]:
+    """Export again into every folder exported to before: the days that held the person
+    are rewritten without them."""
+    from warehouse import export
+    from warehouse.files import owner_only
+
+    updated = []
+    for folder in export.recorded(warehouse):
+        try:
+            with owner_only():
+                export.export_parquet(warehouse, folder)
+        except WarehouseError as exc:
+            raise WarehouseError(
+                f"the erasure is published, but export {folder} still holds the person: "
+                f"{exc}; run 'warehouse export --output {folder}' or delete it") from None
+        updated.append(folder)
+    return updated
 
 
 def _identities(con, who: str) -> set[str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse import db, interrupts, journal
+from warehouse import db, interrupts, journal, snapshots
 from warehouse.errors import WarehouseError, one_line
 from warehouse.files import owner_only
 
@@ -90,21 +90,34 @@ def _locked_fd(path: Path, lock: Path, wait: bool) -> int:
         os.close(fd)  # the holder removed this lock file: take the one that is there now
 
 
+PUBLISHED = "published"  # a job starts from the published file
+NEW = "new"  # ... or from an empty one (restore from an export)
+
+
 @contextmanager
 def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
-            compact: bool = False) -> Iterator:
+            compact: bool = False, keep: int = snapshots.DEFAULT_KEEP,
+            start: str | Path = PUBLISHED, aside: Path | None = None) -> Iterator:
     """A write connection to a private copy of the warehouse, published when the block
-    ends without error; on error the published file is untouched. `compact` publishes a
-    fresh file with the copy's contents, so no freed page keeps deleted data."""
+    ends without error; on error the published file is untouched. The replaced file is
+    kept as a snapshot (`keep` of them). `compact` publishes a fresh file with the
+    copy's contents, so no freed page keeps deleted data (and keeps no older snapshot).
+    `start` is another file to start from, or NEW; `aside` then names where the replaced
+    file goes instead of the snapshots (restore: a damaged file never rotates one out)."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
+    if db.is_sqlite(path):  # before the journal and lock land beside someone's database
+        raise WarehouseError(f"{path} is a SQLite database, not a warehouse file: a source "
+                             "is named with --url or in [sources]")
     with journal.attempt(path, command), run_lock(path, wait, command), owner_only():
         work = building_path(path)
         _discard(work)  # left by a job that was killed
-        if path.exists():
+        if start == PUBLISHED and path.exists():
             _settle_wal(path)
             _copy(path, work)  # keeps the published file's permissions
+        elif start not in (PUBLISHED, NEW):
+            _copy(Path(start), work)
         con = None
         try:
             con = db.connect(work, name=path)
@@ -115,7 +128,13 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
             if compact:
                 _rewrite(work)
             interrupts.check()  # a SIGINT DuckDB took mid-query still stops the job
+            if aside is not None and path.exists():
+                os.link(path, aside)
+            elif not compact:
+                snapshots.keep_previous(path, keep)
             _publish(work, path)
+            if aside is None:
+                _keep_snapshots(path, keep, compact)
         except BaseException as exc:
             if con is not None:
                 try:
@@ -125,12 +144,28 @@ def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
             _discard(work)
             if isinstance(exc, duckdb.Error | OSError):
                 raise WarehouseError(_failure(path, exc)) from None
+            if isinstance(exc, WarehouseError) and snapshots.is_damage(str(exc)):
+                raise WarehouseError(snapshots.diagnosed(path, str(exc))) from None
             raise
+
+
+def _keep_snapshots(path: Path, keep: int, compact: bool) -> None:
+    """After the publish, which stands whatever happens here: a snapshot that cannot be
+    written (a full disk) is missing from `status`, never a failed job."""
+    try:
+        if compact:
+            snapshots.keep_copy(path, keep)
+        else:
+            snapshots.prune(path, keep)
+    except OSError:
+        pass
 
 
 def _failure(path: Path, exc: BaseException) -> str:
     """What went wrong writing the copy, and what to do; the warehouse is unchanged."""
     message = one_line(exc) if isinstance(exc, duckdb.Error) else str(exc)
+    if snapshots.is_damage(message):
+        return snapshots.diagnosed(path, message)
     if getattr(exc, "errno", None) == errno.ENOSPC or "No space left on device" in message:
         return (f"the disk holding {path.parent} is full, so nothing was published and "
                 f"warehouse {path.name} is as it was: free space (a job needs room for a "
