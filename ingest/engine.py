@@ -187,14 +187,22 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
         # source): counting is cheap, reading 10M keys each night is not. The keys tell
         # rows gone from the source, and rows the cursor missed (written late, dated
         # before the watermark), which are copied now.
-        table = src.table_relation(spec.name)
+        keys = ", ".join(f'"{k}"' for k in spec.key)
         if tolerantly:
             table = _read_tolerantly(con, src, spec, read, "1 = 1", "_read_all",
                                      source.name, erased)
-        keys = ", ".join(f'"{k}"' for k in spec.key)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT {keys} FROM {table}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _keys AS SELECT {keys} FROM {table}")
+
+            def rows_of(_late: str) -> str:
+                return table
+        else:
+            con.execute("CREATE OR REPLACE TEMP TABLE _keys AS SELECT * FROM "
+                        + src.keys_relation(spec.name, spec.key))
+
+            def rows_of(late_keys: str) -> str:
+                return src.rows_with_keys(con, spec.name, spec.key, late_keys)
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_keys")
-        late = _copy_late_rows(con, raw, spec, source.name, table, select_list, erased,
+        late = _copy_late_rows(con, raw, spec, source.name, rows_of, select_list, erased,
                                unique)
         result.rows_read += late
         result.rows_inserted += late
@@ -310,16 +318,18 @@ def _drop_unchanged(con, raw: str, spec: TableSpec, source_name: str) -> None:
                 f"AND {same or 'true'}", [source_name])
 
 
-def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str, table: str,
-                    select_list: str, erased: bool = False, unique: bool = True) -> int:
+def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str,
+                    rows_of: Callable[[str], str], select_list: str, erased: bool = False,
+                    unique: bool = True) -> int:
     """Copy the rows whose keys the source has and raw has not live (never copied, or
     flagged deleted and back in the source, but not a forgotten person's); return how
-    many."""
+    many. `rows_of(late keys table)` is a relation holding at least those rows."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _late AS SELECT k.* FROM _keys AS k "
                 f"ANTI JOIN (SELECT * FROM {raw} WHERE _source = ? AND _deleted_at IS NULL) "
                 f"AS r ON {_key_match(spec, 'k', 'r')}", [source_name])
     if not con.execute("SELECT count(*) FROM _late").fetchone()[0]:
         return 0
+    table = rows_of("_late")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _late_rows AS SELECT {select_list}, ?::VARCHAR AS "
         "_source, now() AS _ingested_at, NULL::TIMESTAMPTZ AS _deleted_at "

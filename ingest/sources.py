@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 import duckdb
 
 from ingest import litellm, openwebui
+from ingest.short_reads import ShortReads, in_rollback_mode
 from ingest.tables import SourceKind
+from warehouse import db
 from warehouse.db import load_extension
 from warehouse.errors import WarehouseError, one_line, redact
 
@@ -41,18 +43,37 @@ class AttachedSource:
     # the column lists each table declares PRIMARY KEY or UNIQUE, and its NOT NULL columns
     unique_keys: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     not_null: dict[str, set[str]] = field(default_factory=dict)
+    # a SQLite source in rollback-journal mode is read in short transactions
+    short: ShortReads | None = None
 
     @property
     def tables(self) -> set[str]:
         return set(self.columns)
 
     def table_relation(self, table: str) -> str:
+        if self.short is not None:
+            return self.short.relation("*", table, "1 = 1")
         return f'{self.alias}."{self.schema}"."{table}"'
 
     def query_relation(self, table: str, columns: list[str], where: str) -> str:
         """A relation that runs the query on the source itself, so its index serves the
         WHERE (DuckDB's scanners would read the whole table)."""
         return self._on_source(", ".join(f'"{c}"' for c in columns), table, where)
+
+    def keys_relation(self, table: str, key: tuple[str, ...]) -> str:
+        columns = ", ".join(f'"{k}"' for k in key)
+        if self.short is not None:
+            return self.short.relation(columns, table, "1 = 1")
+        return f"(SELECT {columns} FROM {self.table_relation(table)})"
+
+    def rows_with_keys(self, con, table: str, key: tuple[str, ...], keys: str) -> str:
+        """A relation holding (at least) the rows whose key is in the run's table `keys`:
+        the whole table for the scanners (a semi-join reads it as it streams), only
+        those rows, looked up by key, when reads must stay short."""
+        if self.short is None or len(key) != 1:
+            return self.table_relation(table)
+        values = [v for (v,) in con.execute(f'SELECT "{key[0]}" FROM {keys}').fetchall()]
+        return self.short.rows_with(table, key[0], values)
 
     def count_relation(self, table: str, key: tuple[str, ...] = ()) -> str:
         """The table's count of rows (column n) that the warehouse keeps, counted by the
@@ -63,6 +84,10 @@ class AttachedSource:
             counted = f'count(DISTINCT "{key[0]}")'
         elif len(key) == 1 and key[0] not in self.not_null.get(table, ()):
             counted = f'count("{key[0]}")'
+        if self.short is not None:
+            n = (self.short.value(f'SELECT {counted} FROM "{table}"')
+                 if counted.startswith("count(DISTINCT") else self.short.count(table, counted))
+            return f"(SELECT {int(n)} AS n)"
         return self._on_source(f"{counted} AS n", table, "1 = 1")
 
     def is_unique(self, table: str, key: tuple[str, ...]) -> bool:
@@ -76,6 +101,8 @@ class AttachedSource:
         return self._on_source(select, table, where)
 
     def _on_source(self, select: str, table: str, where: str) -> str:
+        if self.short is not None:
+            return self.short.relation(select, table, where)
         sql = f'SELECT {select} FROM "{self.schema}"."{table}" WHERE {where}'
         if self.dialect == "sqlite":
             sql = f'SELECT {select} FROM "{table}" WHERE {where}'
@@ -99,22 +126,35 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
             f"{DIALECT_NAMES[url.dialect]} ({url.display()})")
     if url.dialect == "sqlite":
         _check_sqlite_file(source.name, url.path)
-        load_extension(con, "sqlite")
         target, schema, options = str(url.path), "main", "TYPE sqlite, READ_ONLY"
     else:
-        load_extension(con, "postgres")
         target, schema, options = _with_timeout(url.dsn), "public", "TYPE postgres, READ_ONLY"
     attached = AttachedSource(alias, schema, url.dialect, url.display(), (url.password,))
+    # A SQLite source in rollback-journal mode is attached to a reader of its own
+    # (ingest/short_reads.py); any other source to the run's connection.
+    short = url.dialect == "sqlite" and in_rollback_mode(url.path)
+    reader = duckdb.connect(config=dict(db.OFFLINE)) if short else con
     try:
-        con.execute(f"ATTACH '{target.replace(chr(39), chr(39) * 2)}' AS {alias} ({options})")
+        load_extension(reader, url.dialect)
+    except WarehouseError:
+        if short:
+            reader.close()
+        raise
+    try:
+        reader.execute(f"ATTACH '{target.replace(chr(39), chr(39) * 2)}' AS {alias} "
+                       f"({options})")
     except duckdb.Error as exc:
+        if short:
+            reader.close()
         raise WarehouseError(
             f"source {source.name!r}: cannot open {attached.display}: "
             f"{attached.redact(one_line(exc))}"
         ) from None
+    if short:
+        attached.short = ShortReads(con, reader, alias)
     try:
-        attached.columns = _columns(con, attached)
-        attached.unique_keys, attached.not_null = _constraints(con, attached)
+        attached.columns = _columns(reader, attached)
+        attached.unique_keys, attached.not_null = _constraints(reader, attached)
         absent = [t for t in kind.identifying_tables if t not in attached.columns]
         if absent:
             raise WarehouseError(
@@ -124,9 +164,11 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
         yield attached
     finally:
         try:
-            con.execute(f"DETACH {alias}")
+            reader.execute(f"DETACH {alias}")
         except duckdb.Error:
             pass
+        if short:
+            reader.close()
 
 
 def _check_sqlite_file(name: str, path) -> None:

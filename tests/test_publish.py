@@ -134,6 +134,27 @@ def test_readers_are_not_blocked_and_see_the_old_or_the_new_state(site):
     assert messages(db) == after != before
 
 
+def test_an_open_handle_never_hides_a_newer_publish_from_the_same_process(site):
+    """DuckDB shares one instance per file path in a process: a second warehouse.open()
+    while an earlier handle is open saw the earlier file, and a plain duckdb.connect()
+    beside it was refused for its different configuration."""
+    import duckdb
+
+    db = site / "usage.duckdb"
+    holder = warehouse.open(db)
+    before = holder.report("summary")["total_messages"][0]
+    after = add_messages(site / "webui.db")
+    job = run_process(site)
+    assert job.wait(timeout=120) == 0
+    with warehouse.open(db) as fresh:
+        assert fresh.report("summary")["total_messages"][0] == after != before
+    assert holder.report("summary")["total_messages"][0] == before  # its own snapshot
+    plain = duckdb.connect(str(db), read_only=True)
+    assert plain.execute("SELECT count(*) FROM core.usage_events").fetchone()[0] > 0
+    plain.close()
+    holder.close()
+
+
 def test_sigkill_at_any_point_leaves_the_published_warehouse_whole(site, tmp_path):
     db = site / "usage.duckdb"
     before, published = messages(db), digest(db)

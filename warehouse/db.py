@@ -15,7 +15,7 @@ from warehouse.errors import WarehouseError, one_line
 # expects for the files differ from the wheel names.
 _EXTENSION_FILES = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
 DEFAULT_MEMORY_LIMIT = "1200MB"  # peak RSS of a job stays under 2 GB (benchmarks/)
-_OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 BOOKKEEPING_DDL = """
 CREATE SCHEMA IF NOT EXISTS _warehouse;
@@ -56,41 +56,51 @@ CREATE TABLE IF NOT EXISTS _warehouse.tolerant_reads (
 def connect_reader(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     """A read-only connection that can read the warehouse and nothing else, for SQL a
     user typed (query, wh.sql) and for reports: no file read or written, no ATTACH,
-    no INSTALL/LOAD, no SET. DuckDB holds these settings per database instance, so every
-    connection to the same file in this process shares them."""
-    con = connect(path, read_only=True, locked=True)
-    if not con.execute("SELECT current_setting('lock_configuration')").fetchone()[0]:
-        con.execute("SET lock_configuration = true")
+    no INSTALL/LOAD, no SET.
+
+    The file is attached to an in-memory DuckDB of its own, not opened by path: DuckDB
+    shares one instance per path in a process, so a second open would see the file an
+    earlier handle opened (the state before a publish) and a plain duckdb.connect() beside
+    it would be refused for its different configuration."""
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist: run 'warehouse ingest' first")
+    con = duckdb.connect(":memory:", config=dict(OFFLINE))
+    catalog = path.stem if path.stem not in ("memory", "system", "temp", "main") else "wh"
+    catalog = '"' + catalog.replace('"', '""') + '"'
+    try:
+        con.execute(f"ATTACH '{_quoted(path)}' AS {catalog} (READ_ONLY)")
+        con.execute(f"USE {catalog}")
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(_open_error(path, path, exc)) from None
+    con.execute("SET TimeZone = 'UTC'")  # marts are in UTC; reports convert explicitly
+    _check_version_read_only(con, path)
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
     return con
 
 
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
 def connect(path: str | os.PathLike, read_only: bool = False,
-            name: str | os.PathLike | None = None,
-            locked: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file; refuse files written by another DuckDB version.
-    `name` is the file messages speak of (the published one, for a job's private copy);
-    `locked` opens it without access to any other file (see connect_reader)."""
+            name: str | os.PathLike | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file; refuse files written by a newer DuckDB version.
+    `name` is the file messages speak of (the published one, for a job's private copy)."""
     path = Path(path)
     shown = Path(name) if name is not None else path
     if read_only and not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist: run 'warehouse ingest' first")
     if not read_only and path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
-    config = {**_OFFLINE, **({"enable_external_access": False} if locked else {})}
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=config)
+        con = duckdb.connect(str(path), read_only=read_only, config=dict(OFFLINE))
     except duckdb.Error as exc:
-        if is_sqlite(path):
-            raise WarehouseError(f"{shown} is a SQLite database, not a warehouse file: a "
-                                 "source is named with --url or in [sources]") from None
-        if isinstance(exc, duckdb.IOException):
-            raise WarehouseError(_describe_open_error(shown, exc)) from None
-        raise WarehouseError(f"cannot open warehouse {shown}: {one_line(exc)}") from None
+        raise WarehouseError(_open_error(path, shown, exc)) from None
     # Marts bucket hours and days in UTC; reports convert to the reader's zone explicitly.
-    # (A locked reader beside this one in the process has set it already, for good.)
-    if con.execute("SELECT current_setting('TimeZone')").fetchone()[0] not in ("UTC",
-                                                                             "Etc/UTC"):
-        con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         # Jobs stay within a fixed memory budget whatever the data's size: DuckDB spills
         # large joins and aggregates to disk beside the file instead.
@@ -102,6 +112,15 @@ def connect(path: str | os.PathLike, read_only: bool = False,
     else:
         _check_version_read_only(con, shown)
     return con
+
+
+def _open_error(path: Path, shown: Path, exc: Exception) -> str:
+    if is_sqlite(path):
+        return (f"{shown} is a SQLite database, not a warehouse file: a source is named "
+                "with --url or in [sources]")
+    if isinstance(exc, duckdb.IOException | duckdb.BinderException):
+        return _describe_open_error(shown, exc)
+    return f"cannot open warehouse {shown}: {one_line(exc)}"
 
 
 def is_sqlite(path: Path) -> bool:

@@ -1,0 +1,149 @@
+"""Reading a SQLite source in rollback-journal mode without holding its app's writers up.
+
+In rollback-journal mode (Open WebUI's default: DATABASE_ENABLE_SQLITE_WAL=false) a
+reader's lock keeps every writer from committing until the read ends, and a run reads
+inside one long transaction: Open WebUI's commits waited seconds, and a writer with
+SQLAlchemy's 5 s busy timeout failed. So such a source is read in short transactions:
+each read the engine asks for is split into rowid ranges, each range one statement on a
+connection of its own that commits at once (a few tens of ms), and the rows gather in a
+temporary table of the run. Writers commit between ranges.
+
+What a run copies: every row as committed at the moment its range was read. A row the
+app commits during the run, or a change to a row already read, is copied by the next run
+(its cursor or the count check finds it); nothing is counted twice, nothing is lost.
+What a run no longer promises for such a source is the one-moment snapshot across tables
+that WAL mode gives (a chat committed with its messages mid-run may arrive before them).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import duckdb
+
+TARGET_SECONDS = 0.03  # one range's read; the writers' wait is at most about this
+FIRST_ROWS, MIN_ROWS, MAX_ROWS = 2_000, 200, 500_000
+# A range that finds a writer committing is tried again a few ms later, for this long.
+# (The scanner's own SQLite sleeps a whole second when it finds the file busy: it is
+# built without usleep, so each range runs with its busy timeout at 0.)
+RETRY_SECONDS, RETRY_PAUSE = 60.0, 0.003
+_names = itertools.count()
+
+
+def in_rollback_mode(path: Path) -> bool:
+    """From the file header (bytes 18-19 are 2 in WAL mode): no lock taken to know."""
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and not (header[18] == 2 and header[19] == 2)
+
+
+class ShortReads:
+    """Materialises source reads for the run's connection `con`, reading through
+    `reader`: an in-memory DuckDB of its own with the source attached. The run's
+    connection never sees the source, so nothing it does (a catalog listing inside its
+    long transaction included) opens a read transaction there; the reader's statements
+    commit at once."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, reader: duckdb.DuckDBPyConnection,
+                 alias: str):
+        self.con, self.reader, self.alias = con, reader, alias
+
+    def relation(self, select: str, table: str, where: str) -> str:
+        """A temporary table of `SELECT select FROM table WHERE where` (SQLite SQL), read
+        range by range."""
+        name = f"_short_read_{next(_names)}"
+        bounds = self._bounds(table)
+        if bounds is None:  # a table without rowid, or an empty one: one statement
+            self._append(name, f'SELECT {select} FROM "{table}" WHERE {where}', first=True)
+            return name
+        low, high = bounds
+        rows, rate, first, start = FIRST_ROWS, 0.0, True, low - 1
+        while first or start < high:
+            began = time.monotonic()
+            end = min(start + rows, high)
+            self._append(name, f'SELECT {select} FROM "{table}" WHERE rowid > {start} AND '
+                               f"rowid <= {end} AND ({where})", first)
+            # the best rate seen sizes the next range: a range that waited for a
+            # writer's commit says nothing about how fast rows are read
+            rate = max(rate, (end - start) / max(time.monotonic() - began, 1e-4))
+            rows = int(min(MAX_ROWS, max(MIN_ROWS, rate * TARGET_SECONDS)))
+            first, start = False, end
+        return name
+
+    def rows_with(self, table: str, column: str, values: list, batch: int = 500) -> str:
+        """A temporary table of the rows whose `column` is one of `values`: lookups on
+        the source's index, a few hundred keys a statement."""
+        name = f"_short_read_{next(_names)}"
+        for start in range(0, max(len(values), 1), batch):
+            listed = ", ".join(_literal(v) for v in values[start:start + batch]) or "NULL"
+            self._append(name, f'SELECT * FROM "{table}" WHERE "{column}" IN ({listed})',
+                         first=start == 0)
+        return name
+
+    def count(self, table: str, counted: str) -> int:
+        """`counted` (count(*) or count(column)) over the table, summed range by range:
+        one count of a big table scans all of it in one statement."""
+        name = self.relation(f"{counted} AS n", table, "1 = 1")
+        return int(self.con.execute(f"SELECT coalesce(sum(n::BIGINT), 0) FROM {name}")
+                   .fetchone()[0])
+
+    def value(self, sql: str):
+        """One value of a short SQLite query."""
+        return self._fetch(sql).column(0)[0].as_py()
+
+    def _bounds(self, table: str) -> tuple[int, int] | None:
+        try:
+            # two subqueries: SQLite reads one end of the rowid tree for each, where
+            # min() and max() in one select scan the whole table
+            row = self._fetch(f'SELECT (SELECT min(rowid) FROM "{table}") AS low, '
+                              f'(SELECT max(rowid) FROM "{table}") AS high').to_pylist()[0]
+        except duckdb.Error:
+            return None  # WITHOUT ROWID
+        low, high = row.values()
+        if low is None:
+            return None
+        return int(low), int(high)
+
+    def _fetch(self, sql: str):
+        """The rows of one SQLite statement, in a transaction of its own, as Arrow."""
+        deadline = time.monotonic() + RETRY_SECONDS
+        while True:
+            self.reader.execute("BEGIN")
+            try:
+                self.reader.execute(f"SELECT * FROM {self._query('PRAGMA busy_timeout = 0')}")
+                rows = self.reader.execute(f"SELECT * FROM {self._query(sql)}").to_arrow_table()
+                self.reader.execute("COMMIT")
+                return rows
+            except duckdb.Error as exc:
+                self.reader.execute("ROLLBACK")
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(RETRY_PAUSE)
+
+    def _append(self, name: str, sql: str, first: bool) -> None:
+        chunk = self._fetch(sql)
+        view = f"{name}_chunk"
+        self.con.register(view, chunk)
+        try:
+            if first:
+                self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
+            else:
+                self.con.execute(f"INSERT INTO {name} SELECT * FROM {view}")
+        finally:
+            self.con.unregister(view)
+
+    def _query(self, sql: str) -> str:
+        return f"sqlite_query('{self.alias}', '{sql.replace(chr(39), chr(39) * 2)}')"
+
+
+def _literal(value) -> str:
+    if isinstance(value, bool) or value is None:
+        return "NULL" if value is None else str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
