@@ -86,6 +86,7 @@ def _ingest_all(con, pairs, full_refresh: bool, progress: Progress | None, run_i
                 try:
                     result = _ingest_table(con, source, src, spec, full_refresh, erased,
                                            tolerantly)
+                    src.release()
                 except duckdb.Error as exc:
                     if (src.dialect == "sqlite" and not tolerantly
                             and quarantine.is_unreadable(exc)):

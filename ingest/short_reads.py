@@ -52,6 +52,13 @@ class ShortReads:
     def __init__(self, con: duckdb.DuckDBPyConnection, reader: duckdb.DuckDBPyConnection,
                  alias: str):
         self.con, self.reader, self.alias = con, reader, alias
+        self.made: list[str] = []  # the temporary tables, dropped by release()
+
+    def release(self) -> None:
+        """Drop the rows read so far (after each table: a run holds one table's at most)."""
+        for name in self.made:
+            self.con.execute(f"DROP TABLE IF EXISTS {name}")
+        self.made.clear()
 
     def relation(self, select: str, table: str, where: str) -> str:
         """A temporary table of `SELECT select FROM table WHERE where` (SQLite SQL), read
@@ -132,6 +139,7 @@ class ShortReads:
         try:
             if first:
                 self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
+                self.made.append(name)
             else:
                 self.con.execute(f"INSERT INTO {name} SELECT * FROM {view}")
         finally:
@@ -142,8 +150,9 @@ class ShortReads:
 
 
 def _literal(value) -> str:
-    if isinstance(value, bool) or value is None:
-        return "NULL" if value is None else str(int(value))
-    if isinstance(value, int | float):
-        return repr(value)
+    """A key as SQLite SQL: integers as they are, anything else as text."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return "'" + str(value).replace("'", "''") + "'"

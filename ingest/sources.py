@@ -90,6 +90,11 @@ class AttachedSource:
             return f"(SELECT {int(n)} AS n)"
         return self._on_source(f"{counted} AS n", table, "1 = 1")
 
+    def release(self) -> None:
+        """Free what was read for the table just ingested."""
+        if self.short is not None:
+            self.short.release()
+
     def is_unique(self, table: str, key: tuple[str, ...]) -> bool:
         return tuple(key) in self.unique_keys.get(table, [])
 

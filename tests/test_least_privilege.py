@@ -120,3 +120,26 @@ def test_every_file_the_tool_writes_for_people_is_owner_only(demo_dir, tmp_path)
     assert len(export) > 10
     for path in export:
         assert path.stat().st_mode & 0o777 == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_output_mode_shares_what_it_writes_with_a_group_when_asked(demo_dir, tmp_path):
+    config = tmp_path / "warehouse.toml"
+    config.write_text(f'[warehouse]\ndb = "{demo_dir / "usage.duckdb"}"\n'
+                      'output_mode = "0640"\n')
+    runner = CliRunner()
+    report = tmp_path / "users.csv"
+    for args in (["report", "users", "--format", "csv", "--output", report],
+                 ["export", "--output", tmp_path / "export"]):
+        result = runner.invoke(cli, ["--config", str(config), *map(str, args)])
+        assert result.exit_code == 0, result.output
+    assert report.stat().st_mode & 0o777 == 0o640
+    for path in [tmp_path / "export", *(tmp_path / "export").rglob("*")]:
+        if path.name != ".lock":  # the export's own lock stays the owner's
+            assert path.stat().st_mode & 0o777 == (0o750 if path.is_dir() else 0o640), path
+    for wrong in ("0755", "0440", "rw-r-----", "640x"):
+        config.write_text(f'[warehouse]\ndb = "{demo_dir / "usage.duckdb"}"\n'
+                          f'output_mode = "{wrong}"\n')
+        result = runner.invoke(cli, ["--config", str(config), "report", "summary"])
+        lines = result.output.strip().splitlines()
+        assert result.exit_code == 1 and len(lines) == 1, result.output
+        assert "output_mode must be an octal mode" in lines[0], lines[0]

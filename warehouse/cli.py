@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from warehouse import config as config_module
-from warehouse import interrupts
+from warehouse import interrupts, logs
 from warehouse.errors import WarehouseError, is_interrupt, redact
 from warehouse.reports.catalog import FILTERS, REPORTS, takers
 from warehouse.reports.options import OPTIONS
@@ -31,8 +31,13 @@ def user_errors(func):
     return wrapper
 
 
-def _config(ctx: click.Context) -> config_module.Config:
-    return config_module.load(ctx.obj["config"], ctx.obj["db"])
+def _config(ctx: click.Context, reading: bool = False) -> config_module.Config:
+    """The config; `reading`: the warehouse must exist (else say which config was used,
+    or that none was found)."""
+    cfg = config_module.load(ctx.obj["config"], ctx.obj["db"])
+    if reading and not cfg.db.exists():
+        raise WarehouseError(config_module.missing_warehouse(cfg))
+    return cfg
 
 
 def _check_outputs(cfg: config_module.Config, **targets) -> None:
@@ -46,8 +51,27 @@ def _check_outputs(cfg: config_module.Config, **targets) -> None:
             files.check_output("--" + option, target, guarded)
 
 
+def _wait_options(func):
+    """--wait [--timeout SECONDS]: queue behind a job that is writing, for at most
+    SECONDS; the command gets `wait` as False, True (as long as it takes) or seconds."""
+
+    @functools.wraps(func)
+    def wrapper(*args, wait: bool, timeout: float | None, **kwargs):
+        if timeout is not None and not wait:
+            raise click.UsageError("--timeout needs --wait")
+        return func(*args, wait=wait if timeout is None else timeout, **kwargs)
+
+    wrapper = click.option("--timeout", type=click.FloatRange(min=0), metavar="SECONDS",
+                           help="With --wait: give up after SECONDS (exit 75).")(wrapper)
+    return click.option("--wait", is_flag=True, help="If another job is writing, wait for "
+                        "it (saying whom), then run.")(wrapper)
+
+
 def _progress(quiet: bool):
-    """Progress lines on a terminal; silence when piped or --quiet."""
+    """Progress lines on a terminal; silence when piped or --quiet (which keeps the log's
+    warnings and errors only)."""
+    if quiet:
+        logs.quiet()
     if quiet or not sys.stderr.isatty():
         return None
     return lambda *parts: click.echo("  " + " ".join(parts) + " ...", err=True)
@@ -69,6 +93,7 @@ class WarehouseGroup(click.Group):
 
     def invoke(self, ctx):
         interrupts.install()
+        logs.setup()
         try:
             return super().invoke(ctx)
         except (KeyboardInterrupt, Exception) as exc:  # DuckDB turns SIGINT in a query
@@ -106,7 +131,7 @@ def cli(ctx, db, config_path):
               type=click.Choice(config_module.KINDS), help="Kind of the --url sources.")
 @click.option("--name", help="Name of the --url source (default: its kind).")
 @click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
-@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@_wait_options
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 @user_errors
@@ -144,7 +169,7 @@ def ingest(ctx, sources, urls, kind, name, full_refresh, wait, quiet):
               help="Price file to load (default: [warehouse] prices in the config).")
 @click.option("--full", is_flag=True,
               help="Rebuild every day of the incremental models, not only changed days.")
-@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@_wait_options
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb",
               show_default=True, help="spark: build every model on Apache Spark from a "
@@ -214,7 +239,7 @@ def _build_on_spark(ctx, export_dir, spark_warehouse: Path, master: str, quiet: 
               help="Recopy every table whole and rebuild every day.")
 @click.option("--prices", "prices_file", type=click.Path(dir_okay=False),
               help="Price file to load (default: [warehouse] prices in the config).")
-@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@_wait_options
 @click.option("--quiet", is_flag=True, help="Print nothing on success (errors still go to "
                                             "standard error).")
 @click.pass_context
@@ -248,7 +273,7 @@ def run(ctx, full_refresh, prices_file, wait, quiet):
                                      "(default: your login name).")
 @click.option("--reason", help="Recorded with the erasure, e.g. the ticket number.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@_wait_options
 @click.pass_context
 @user_errors
 def forget(ctx, who, requested_by, reason, yes, wait):
@@ -285,7 +310,7 @@ def forget(ctx, who, requested_by, reason, yes, wait):
 @click.option("--from", "source", metavar="SNAPSHOT|EXPORT_DIR",
               help="A snapshot (or any warehouse file), or a folder 'warehouse export' "
                    "wrote (default: the newest snapshot).")
-@click.option("--wait", is_flag=True, help="If another job is writing, wait for it.")
+@_wait_options
 @click.pass_context
 @user_errors
 def restore(ctx, source, wait):
@@ -312,19 +337,29 @@ def restore(ctx, source, wait):
 
 
 @cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"], case_sensitive=False),
+              default="table", show_default=True,
+              help="json: one object for monitoring (shape: warehouse/status.schema.json).")
 @click.pass_context
 @user_errors
-def status(ctx):
+def status(ctx, fmt):
     """Show sources, watermarks, the last run of each table, what was quarantined and
     row counts.
 
     Example:
 
-        warehouse --db usage.duckdb status
+        warehouse --db usage.duckdb status --format json
     """
     from warehouse import journal, output, pipeline, snapshots
 
     cfg = _config(ctx)
+    if fmt.lower() == "json":
+        import json
+
+        from warehouse import health
+
+        click.echo(json.dumps(health.state(cfg), indent=1))
+        return
     width = output.terminal_width()
     attempts = journal.last_attempts(cfg.db)
     if attempts:
@@ -464,17 +499,17 @@ def report(ctx, name, fmt, output, chart, **options):
                    + "\n'warehouse report --help' says which reports take each option; a "
                    "report refuses the options it does not honour.")
         return
-    from warehouse.files import owner_only
+    from warehouse.files import outputs
 
     filters = resolve(name, _given(ctx, options))
     fmt = out.checked_format(fmt)
-    cfg = _config(ctx)
+    cfg = _config(ctx, reading=True)
     _check_outputs(cfg, output=output, chart=chart)
     with api.open(cfg.db, cfg.pseudonymize) as wh:
         result = wh.run_report(name, filters)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
-    with owner_only():
+    with outputs(cfg.output_mode):
         if chart:
             from warehouse import charts
 
@@ -509,7 +544,7 @@ def dashboard(ctx, output, **options):
     """
     from warehouse import api
     from warehouse import dashboard as dashboard_module
-    from warehouse.files import owner_only
+    from warehouse.files import outputs
     from warehouse.reports import resolve
 
     # every section's report honours the filters summary does (catalog.FILTERS)
@@ -518,12 +553,12 @@ def dashboard(ctx, output, **options):
     if not target.resolve().parent.is_dir():
         raise WarehouseError(f"--output {output}: folder {target.resolve().parent} "
                              "does not exist")
-    cfg = _config(ctx)
+    cfg = _config(ctx, reading=True)
     _check_outputs(cfg, output=output)
     with api.open(cfg.db, cfg.pseudonymize) as wh:
         text = dashboard_module.build(wh, filters)
     try:
-        with owner_only():
+        with outputs(cfg.output_mode):
             target.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise WarehouseError(f"--output {output}: {exc.strerror or exc}") from None
@@ -545,16 +580,44 @@ def query(ctx, sql, fmt, output):
     """
     from warehouse import api
     from warehouse import output as out
-    from warehouse.files import owner_only
+    from warehouse.files import outputs
 
-    cfg = _config(ctx)
+    cfg = _config(ctx, reading=True)
     _check_outputs(cfg, output=output)
     with api.open(cfg.db) as wh:
         columns, rows = wh.fetch(sql)
-    with owner_only():
+    with outputs(cfg.output_mode):
         text = out.render(columns, rows, fmt, output, out.terminal_width())
     if text is not None:
         click.echo(text, nl=False)
+
+
+@cli.command()
+@click.option("--max-age", default="26h", show_default=True, metavar="DURATION",
+              help="How old a source's newest data may be: 26h, 90m, 2d, 3600s.")
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Check this source only (repeatable; default: all).")
+@click.pass_context
+def check(ctx, max_age, sources):
+    """For monitoring: is each source's data fresh? One line per source; exit 0 when all
+    are, 1 when one is stale, 2 when the check cannot be made (no warehouse, damaged,
+    unknown source).
+
+    Example:
+
+        warehouse check --max-age 26h
+    """
+    from warehouse import health
+
+    try:
+        cfg = _config(ctx)
+        verdicts = health.freshness(cfg, health.parse_age(max_age), tuple(sources))
+    except WarehouseError as exc:
+        click.echo(f"error: {redact(str(exc))}", err=True)
+        raise SystemExit(2) from None
+    for verdict in verdicts:
+        click.echo(verdict.line)
+    raise SystemExit(0 if all(v.fresh for v in verdicts) else 1)
 
 
 @cli.command()
@@ -576,11 +639,11 @@ def export(ctx, fmt, output, full, quiet):
     """
     from warehouse import export as export_module
     from warehouse import output as out
-    from warehouse.files import owner_only
+    from warehouse.files import outputs
 
-    cfg = _config(ctx)
+    cfg = _config(ctx, reading=True)
     _check_outputs(cfg, output=output)
-    with owner_only():  # folders 0700, files 0600, as private as the warehouse
+    with outputs(cfg.output_mode):  # as private as the warehouse, unless told
         results = export_module.export_parquet(cfg.db, Path(output), full)
     if quiet:
         return

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from warehouse import config_schema
+from warehouse import config_schema, files
 from warehouse.errors import WarehouseError, redact
 
 KINDS = ("openwebui", "litellm")
@@ -52,8 +52,11 @@ class Config:
     path: Path | None = None
     # Reports show stable pseudonyms instead of names and emails; None: as stored last
     pseudonymize: bool | None = None
+    found_by: str | None = None  # how the config file was found, for messages
     # previously published files kept beside the warehouse (warehouse/snapshots.py)
     keep: int = 1
+    # files written for people (reports, charts, dashboard, exports): owner-only by default
+    output_mode: int = 0o600
 
 
 def parse_url(url: str, base_dir: Path | None = None) -> SourceURL:
@@ -109,18 +112,33 @@ def make_source(name: str, kind: str, url: str, base_dir: Path | None = None) ->
     return Source(name=name, kind=kind, url=parse_url(url, base_dir))
 
 
+def user_config_path() -> Path:
+    """The user's own config: $XDG_CONFIG_HOME/usage-warehouse/warehouse.toml."""
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "usage-warehouse" / DEFAULT_CONFIG
+
+
 def load(config_path: str | None, db: str | None) -> Config:
-    """Read the config file if given (--config, else $WAREHOUSE_CONFIG) or present in the
-    current folder; command-line values win over it."""
+    """Read the config file named by --config, else $WAREHOUSE_CONFIG, else the first of
+    ./warehouse.toml and the user's config folder that exists; command-line values win
+    over it. `found_by` says which, for messages."""
     named_by = "--config"
     if not config_path and os.environ.get("WAREHOUSE_CONFIG"):
         config_path, named_by = os.environ["WAREHOUSE_CONFIG"], "WAREHOUSE_CONFIG"
-    path = Path(config_path) if config_path else Path(DEFAULT_CONFIG)
     config = Config()
-    if config_path and not path.is_file():
-        raise WarehouseError(f"config file {path} ({named_by}) does not exist")
-    if path.exists():
+    if config_path:
+        path = Path(config_path)
+        if not path.is_file():
+            raise WarehouseError(f"config file {path} ({named_by}) does not exist")
         config = _read(path)
+        config.found_by = named_by
+    else:
+        for path, where in ((Path(DEFAULT_CONFIG), "the current folder"),
+                            (user_config_path(), "the user's config folder")):
+            if path.is_file():
+                config = _read(path)
+                config.found_by = where
+                break
     if db:
         config.db = Path(db)
     if not config.db.name or config.db.is_dir():
@@ -131,6 +149,16 @@ def load(config_path: str | None, db: str | None) -> Config:
         # link and one through the real path exclude each other and the link stays
         config.db = config.db.resolve()
     return config
+
+
+def missing_warehouse(config: Config) -> str:
+    """Why there is no warehouse where a reader looked: never built, or no config found."""
+    if config.path is not None:
+        return (f"warehouse {config.db} does not exist (config {config.path}, found by "
+                f"{config.found_by}): run 'warehouse run' first")
+    return (f"warehouse {config.db} does not exist, and no config file was found (looked "
+            f"for ./{DEFAULT_CONFIG} and {user_config_path()}; WAREHOUSE_CONFIG is not set):"
+            " pass --config FILE, or run 'warehouse demo' to try it")
 
 
 def _read(path: Path) -> Config:
@@ -144,7 +172,7 @@ def _read(path: Path) -> Config:
     config_schema.check(data, text, path)
     base = path.parent.resolve()
     settings = data.get("warehouse", {})
-    config = Config(path=path)
+    config = Config(path=path, db=base / DEFAULT_DB)
     if "db" in settings:
         db = Path(settings["db"])
         config.db = db if db.is_absolute() else base / db
@@ -156,6 +184,14 @@ def _read(path: Path) -> Config:
         config.user_models = models if models.is_absolute() else base / models
     config.pseudonymize = settings.get("pseudonymize")
     config.keep = settings.get("keep", config.keep)
+    if "output_mode" in settings:
+        mode = files.parse_mode(settings["output_mode"])
+        if mode is None:
+            raise WarehouseError(
+                f"{path}: [warehouse] output_mode must be an octal mode in quotes that lets "
+                f"the owner read and write and executes nothing, e.g. \"0640\", not "
+                f"{settings['output_mode']!r}")
+        config.output_mode = mode
     for name, spec in data.get("sources", {}).items():
         kind = spec.get("kind", "openwebui")
         source = make_source(name, kind, spec["url"], base)

@@ -30,6 +30,8 @@ WAREHOUSE_KEYS = {
     "models": Key(str, "a folder path"),
     "pseudonymize": Key(bool, "true or false"),
     "keep": Key(int, "a whole number of snapshots from 0 to 100", low=0, high=100),
+    "output_mode": Key(str, 'an octal file mode in quotes that lets the owner read and '
+                            'write and executes nothing, e.g. "0640"'),
 }
 SOURCE_KEYS = {
     "kind": Key(str, '"openwebui" or "litellm"', choices=("openwebui", "litellm")),

@@ -2,14 +2,17 @@
 it must not touch.
 
 Reports, charts, the dashboard and exports hold the same personal data as the warehouse,
-so they are created owner-only (files 0600, folders 0700); a file that exists keeps the
-permissions its owner gave it. An --output that names the warehouse, its lock or work
-files, or a configured SQLite source is refused before anything is written.
+so they are created owner-only (files 0600, folders 0700) unless `[warehouse]
+output_mode` says otherwise (e.g. "0640" for a group that reads the reports); a file
+that exists keeps the permissions its owner gave it. An --output that names the
+warehouse, its lock or work files, or a configured SQLite source is refused before
+anything is written.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +29,28 @@ def owner_only() -> Iterator[None]:
         yield
     finally:
         os.umask(previous)
+
+
+OWNER_ONLY = 0o600
+
+
+@contextmanager
+def outputs(mode: int = OWNER_ONLY) -> Iterator[None]:
+    """Files created inside get `mode`, folders the same plus x where it has r."""
+    folders = mode | ((mode & 0o444) >> 2)
+    previous = os.umask(0o777 & ~folders)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def parse_mode(text: str) -> int | None:
+    """An octal mode such as "0640" that lets the owner read and write, else None."""
+    if not re.fullmatch(r"0?[0-7]{3}", text.strip()):
+        return None
+    mode = int(text, 8)
+    return mode if mode & OWNER_ONLY == OWNER_ONLY and not mode & 0o111 else None
 
 
 def protected(warehouse: Path, sources: Iterable[Path]) -> list[Path]:

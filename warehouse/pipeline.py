@@ -115,9 +115,17 @@ class RunSummary:
     def line(self, db_path) -> str:
         parts = []
         if self.command in ("ingest", "run"):
-            sources = ", ".join(f"{name} {t['rows_read']:,}"
-                                for name, t in self.per_source().items())
-            parts.append(f"ingested {self.rows_read:,} rows ({sources})")
+            # rows read are not rows added: the overlap and whole small tables are read
+            # again every time, and only what differs is new or changed
+            totals = self.per_source()
+            new = sum(t["rows_inserted"] for t in totals.values())
+            changed = sum(t["rows_updated"] for t in totals.values())
+            gone = sum(t["rows_deleted"] for t in totals.values())
+            sources = "; ".join(
+                f"{name} {t['rows_read']:,} read, {t['rows_inserted']:,} new, "
+                f"{t['rows_updated']:,} changed" for name, t in totals.items())
+            parts.append(f"read {self.rows_read:,} source rows: {new:,} new, {changed:,} "
+                         f"changed, {gone:,} gone from the source ({sources})")
         if self.command in ("build", "run"):
             parts.append(f"built {len(self.built)} models")
         return (f"{self.command} {self.run_id}: " + ", ".join(parts)

@@ -82,7 +82,7 @@ def forget(config: Config, who: str, requested_by: str, reason: str | None = Non
             [done.erasure_id, requested_by, reason, done.identifiers, done.rows_removed,
              json.dumps({"rows": done.rows, "models_rebuilt": done.models_built})])
         run.log(con)
-    done.exports = _update_exports(config.db)
+    done.exports = _update_exports(config.db, config.output_mode)
     return done
 
 
@@ -140,16 +140,16 @@ def reapply(con, warehouse: Path) -> int:
     return len(missing)
 
 
-def _update_exports(warehouse: Path) -> list[Path]:
+def _update_exports(warehouse: Path, mode: int) -> list[Path]:
     """Export again into every folder exported to before: the days that held the person
     are rewritten without them."""
     from warehouse import export
-    from warehouse.files import owner_only
+    from warehouse.files import outputs
 
     updated = []
     for folder in export.recorded(warehouse):
         try:
-            with owner_only():
+            with outputs(mode):
                 export.export_parquet(warehouse, folder)
         except WarehouseError as exc:
             raise WarehouseError(

@@ -24,6 +24,7 @@ import duckdb
 from warehouse import db, interrupts, journal, snapshots
 from warehouse.errors import WarehouseError, one_line
 from warehouse.files import owner_only
+from warehouse.logs import log
 
 # Exit code of a job refused because another one holds the lock (sysexits' EX_TEMPFAIL:
 # "try again later", which cron wrappers and systemd units can tell from a failure).
@@ -45,7 +46,7 @@ def building_path(path: Path) -> Path:
 
 
 @contextmanager
-def run_lock(path: Path, wait: bool = False, command: str = "run") -> Iterator[None]:
+def run_lock(path: Path, wait: bool | float = False, command: str = "run") -> Iterator[None]:
     """Hold the warehouse's writer lock (an flock, released by the kernel even on SIGKILL).
 
     The lock file names its holder so a refused job can say who is writing. A job that
@@ -68,20 +69,18 @@ def run_lock(path: Path, wait: bool = False, command: str = "run") -> Iterator[N
         os.close(fd)  # closing the descriptor releases the flock
 
 
-def _locked_fd(path: Path, lock: Path, wait: bool) -> int:
+def _locked_fd(path: Path, lock: Path, wait: bool | float) -> int:
+    """The lock file's descriptor, flocked. `wait`: False refuses at once, True waits as
+    long as it takes, a number of seconds waits that long, then refuses."""
     while True:
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise WarehouseError(f"cannot create lock file {lock}: {exc.strerror}") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise Locked(
-                f"warehouse {path} is being written by {holder}: wait for it to finish, "
-                "or pass --wait to queue behind it") from None
+            _wait_for_lock(fd, path, wait)
         try:
             if os.fstat(fd).st_ino == os.stat(lock).st_ino:
                 return fd
@@ -90,12 +89,36 @@ def _locked_fd(path: Path, lock: Path, wait: bool) -> int:
         os.close(fd)  # the holder removed this lock file: take the one that is there now
 
 
+def _wait_for_lock(fd: int, path: Path, wait: bool | float) -> None:
+    holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+    if wait is False:
+        os.close(fd)
+        raise Locked(f"warehouse {path} is being written by {holder}: wait for it to "
+                     "finish, or pass --wait to queue behind it")
+    limit = None if wait is True else float(wait)
+    log.info("waiting for %s to finish writing %s%s", holder, path,
+             "" if limit is None else f" (at most {limit:g} s)")
+    deadline = None if limit is None else time.monotonic() + limit
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if deadline is not None and time.monotonic() >= deadline:
+                os.close(fd)
+                raise Locked(f"warehouse {path} is still being written by {holder} after "
+                             f"waiting {limit:g} s: try again later, or wait longer with "
+                             "--timeout") from None
+            left = 0.05 if deadline is None else deadline - time.monotonic()
+            time.sleep(min(0.05, max(left, 0.0)))
+
+
 PUBLISHED = "published"  # a job starts from the published file
 NEW = "new"  # ... or from an empty one (restore from an export)
 
 
 @contextmanager
-def writing(path: str | os.PathLike, wait: bool = False, command: str = "run",
+def writing(path: str | os.PathLike, wait: bool | float = False, command: str = "run",
             compact: bool = False, keep: int = snapshots.DEFAULT_KEEP,
             start: str | Path = PUBLISHED, aside: Path | None = None) -> Iterator:
     """A write connection to a private copy of the warehouse, published when the block
