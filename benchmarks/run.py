@@ -84,7 +84,7 @@ RAW_COPY = textwrap.dedent("""\
     import sys
     import duckdb
     from warehouse.db import load_extension
-    from ingest.sources import KINDS
+    from warehouse.ingest.sources import KINDS
     target, owui, dialect, litellm = sys.argv[1:5]
     con = duckdb.connect(target)
     for name, url, kind in (("owui", owui, dialect), ("llm", litellm, "postgres")):

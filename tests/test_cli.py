@@ -109,6 +109,11 @@ def test_installed_wheel_works_outside_the_clone(tmp_path):
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
                     str(site), str(README.parent)], check=True)
+    # everything lives in the warehouse namespace: no top-level module that another
+    # package of the same name would clash with
+    top_level = {p.name for p in site.iterdir() if not p.name.endswith(".dist-info")}
+    assert top_level == {"warehouse", "bin"}, top_level  # bin: the console script
+    assert (site / "warehouse" / "status.schema.json").exists()
     env = dict(os.environ, PYTHONPATH=str(site))
     result = subprocess.run(
         [sys.executable, "-c", "import warehouse, sys; from warehouse.cli import main; "

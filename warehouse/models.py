@@ -1,6 +1,6 @@
-"""The model runner: every .sql under models_sql/ is a SELECT materialised under its name.
+"""The model runner: every .sql under warehouse/models_sql/ is a SELECT materialised under its name.
 
-`models_sql/marts/user_daily.sql` becomes `marts.user_daily`. Dependencies are the tables
+`warehouse/models_sql/marts/user_daily.sql` becomes `marts.user_daily`. Dependencies are the tables
 the SQL reads, found by parsing it with sqlglot (no templating): the files stay runnable
 in any DuckDB shell. sqlglot is imported here only, never on the report path.
 """
@@ -41,7 +41,7 @@ class Model:
 
 
 def builtin_dir() -> Path:
-    return Path(str(resources.files("models_sql")))
+    return Path(str(resources.files("warehouse.models_sql")))
 
 
 def discover(extra_dir: Path | None = None) -> dict[str, Model]:

@@ -8,10 +8,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from ingest.engine import TableResult, ensure_raw_tables, ingest
 from warehouse import db, models, prices, pseudonyms, publish
 from warehouse.config import Config, Source
 from warehouse.errors import WarehouseError
+from warehouse.ingest.engine import TableResult, ensure_raw_tables, ingest
 
 
 def select_sources(config: Config, names: tuple[str, ...],

@@ -4,7 +4,7 @@ The person's rows leave every raw table of every source (their chats with them),
 the marts are rebuilt without them, and the published file is rewritten from scratch so
 no freed page still holds their data. What stays is the record that an erasure happened
 (who asked, when, how many rows) and one-way hashes that keep the person out of later
-ingests (ingest/erasure.py); never their id, name or email.
+ingests (warehouse/ingest/erasure.py); never their id, name or email.
 
 The hashes are also written to a ledger beside the warehouse (NAME.erasures, owner-only)
 before the erasure is published: a warehouse restored from an older snapshot or export
@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest import erasure, quarantine
-from ingest.sources import KINDS
 from warehouse import models, pipeline, publish
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
+from warehouse.ingest import erasure, quarantine
+from warehouse.ingest.sources import KINDS
 
 # Where people are named, per source kind: (user table, id column, email column).
 USER_TABLES = (('raw_openwebui."user"', "id", "email"),

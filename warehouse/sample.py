@@ -82,7 +82,7 @@ class Dataset:
 
 
 def schema_sql() -> str:
-    return resources.files("ingest").joinpath("openwebui_schema.sql").read_text()
+    return resources.files("warehouse.ingest").joinpath("openwebui_schema.sql").read_text()
 
 
 def statements(sql: str) -> list[str]:
@@ -200,7 +200,7 @@ def _parents_first(groups: list[Group]) -> list[Group]:
 
 def legacy_schema_sql() -> str:
     """Open WebUI before 0.8 (no chat_message) and before 2025-11-17 (no group_member)."""
-    return resources.files("ingest").joinpath("openwebui_legacy_schema.sql").read_text()
+    return resources.files("warehouse.ingest").joinpath("openwebui_legacy_schema.sql").read_text()
 
 
 def generate(seed: int = 7, users: int = 12, days: int = 42, chats_per_user: int = 9,

@@ -6,7 +6,7 @@ and columns that older versions lack are optional here and arrive as NULL.
 
 from __future__ import annotations
 
-from ingest.tables import SourceKind, TableSpec
+from warehouse.ingest.tables import SourceKind, TableSpec
 
 CHAT_MESSAGE = TableSpec(
     name="chat_message",

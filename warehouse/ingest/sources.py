@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from ingest import litellm, openwebui
-from ingest.short_reads import ShortReads, in_rollback_mode
-from ingest.tables import SourceKind
 from warehouse import db
 from warehouse.db import load_extension
 from warehouse.errors import WarehouseError, one_line, redact
+from warehouse.ingest import litellm, openwebui
+from warehouse.ingest.short_reads import ShortReads, in_rollback_mode
+from warehouse.ingest.tables import SourceKind
 
 KINDS: dict[str, SourceKind] = {kind.name: kind for kind in (openwebui.KIND, litellm.KIND)}
 SQLITE_MAGIC = b"SQLite format 3\x00"

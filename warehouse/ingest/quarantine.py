@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ingest.tables import TableSpec
+from warehouse.ingest.tables import TableSpec
 
 QUARANTINE = "_warehouse.ingest_quarantine"
 TOLERANT = "_warehouse.tolerant_reads"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ingest.tables import TableSpec
+from warehouse.ingest.tables import TableSpec
 
 ERASED_IDS = "_warehouse.erased_ids"
 _MATCH = f"sha256(lower({{column}})) IN (SELECT id_hash FROM {ERASED_IDS})"

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import duckdb
 
-from ingest import erasure, quarantine
-from ingest.sources import attached_source, kind_of
-from ingest.tables import TableSpec
 from warehouse.errors import WarehouseError, one_line
+from warehouse.ingest import erasure, quarantine
+from warehouse.ingest.sources import attached_source, kind_of
+from warehouse.ingest.tables import TableSpec
 
 # Open WebUI writes epoch seconds; legacy rows hold milliseconds (values above this).
 EPOCH_MS_THRESHOLD = 10_000_000_000
@@ -440,7 +440,7 @@ def _log_run(con, run_id: str, source, result: TableResult) -> None:
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     """Create every known raw table (empty) so models compile before a source of each kind
     has been ingested."""
-    from ingest.sources import KINDS
+    from warehouse.ingest.sources import KINDS
 
     for kind in KINDS.values():
         con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{kind.name}")

@@ -7,7 +7,7 @@ as NULL. Timestamps are UTC `timestamp(3)`; the daily tables' `date` is 'YYYY-MM
 
 from __future__ import annotations
 
-from ingest.tables import SourceKind, TableSpec
+from warehouse.ingest.tables import SourceKind, TableSpec
 
 # One row per request. LiteLLM writes them in batches after the request ends, dated by
 # its start: a long streaming request lands well after rows that started later, so the
