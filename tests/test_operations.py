@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -146,3 +147,45 @@ def test_the_config_is_found_from_any_folder_or_its_absence_said(tmp_path):
         f'[warehouse]\ndb = "{site / "usage.duckdb"}"\n')
     found = report()
     assert found.returncode == 0 and found.stdout.startswith("total_messages"), found
+
+
+OPERATIONS = Path(__file__).resolve().parent.parent / "docs" / "operations"
+INSTALLED = "/opt/usage-warehouse/.venv/bin/warehouse"
+
+
+def test_the_systemd_units_and_the_crontab_in_the_docs_are_valid(tmp_path):
+    """systemd-analyze verify where systemd is, else a parse check; every warehouse
+    command line in them is one the CLI accepts."""
+    import configparser
+    import shlex
+    import shutil
+
+    units = sorted(OPERATIONS.glob("*.service")) + sorted(OPERATIONS.glob("*.timer"))
+    assert {u.name for u in units} >= {"usage-warehouse.service", "usage-warehouse.timer"}
+    commands = []
+    binary = str(Path(sys.executable).with_name("warehouse"))
+    for unit in units:
+        text = unit.read_text()
+        parsed = configparser.ConfigParser(strict=False, interpolation=None)
+        parsed.optionxform = str
+        parsed.read_string(text)
+        assert "Unit" in parsed, unit.name
+        assert ("Service" in parsed) != ("Timer" in parsed), unit.name
+        if "Service" in parsed:
+            commands.append(parsed["Service"]["ExecStart"])
+        (tmp_path / unit.name).write_text(text.replace(INSTALLED, binary))
+    if shutil.which("systemd-analyze"):
+        verified = subprocess.run(["systemd-analyze", "verify",
+                                   *(str(tmp_path / u.name) for u in units)],
+                                  capture_output=True, text=True)
+        assert verified.returncode == 0, verified.stderr
+    for line in (OPERATIONS / "crontab").read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" not in line.split()[0]:
+            assert len(line.split()) > 5, line  # five time fields, then the command
+            commands += re.findall(re.escape(INSTALLED) + r"[^)|&;]*", line)
+    assert len(commands) >= 4
+    for command in commands:
+        args = shlex.split(command.replace("2>&1", ""))
+        assert args[0] == INSTALLED, command
+        checked = CliRunner().invoke(cli, [*args[1:], "--help"])
+        assert checked.exit_code == 0, (command, checked.output)
