@@ -189,3 +189,19 @@ def test_the_systemd_units_and_the_crontab_in_the_docs_are_valid(tmp_path):
         assert args[0] == INSTALLED, command
         checked = CliRunner().invoke(cli, [*args[1:], "--help"])
         assert checked.exit_code == 0, (command, checked.output)
+
+
+def test_the_reference_pages_are_what_the_code_writes_today(demo_dir, tmp_path):
+    invoke("--config", str(demo_dir / "warehouse.toml"), "docs", "--output", str(tmp_path))
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    for name in ("reports.md", "models.md"):
+        assert (tmp_path / name).read_text() == (docs / name).read_text(), (
+            f"docs/{name} is stale: run `warehouse --config demo/warehouse.toml docs`")
+    out = invoke("--config", str(demo_dir / "warehouse.toml"), "models", "--lineage", "users")
+    layers = {line.split()[0]: line for line in out.splitlines()[2:]}
+    assert "marts.usage_hourly" in layers["marts"] and "core.usage_events" in layers["core"]
+    assert "raw_openwebui.chat_message" in layers["raw"]
+    assert "raw_litellm.LiteLLM_SpendLogs" in layers["raw"]
+    result = CliRunner().invoke(cli, ["--config", str(demo_dir / "warehouse.toml"), "models",
+                                      "--lineage", "user"])
+    assert result.exit_code == 1 and "did you mean users?" in result.output

@@ -692,22 +692,56 @@ def transpile(ctx, dialect, select):
 
 
 @cli.command("models")
+@click.option("--lineage", "name", metavar="REPORT|MODEL",
+              help="Where a report's or a model's figures come from, down to the raw "
+                   "source tables.")
 @click.pass_context
 @user_errors
-def list_models(ctx):
+def list_models(ctx, name):
     """List the SQL models, how each is materialised and what it reads.
 
     Example:
 
-        warehouse models
+        warehouse models --lineage users
     """
     from warehouse import models, output
 
     found = models.discover(_config(ctx).user_models)
+    if name:
+        from warehouse import lineage
+        from warehouse.errors import did_you_mean
+
+        if name not in REPORTS and name not in found:
+            raise WarehouseError(f"--lineage {name!r}: no such report or model"
+                                 + did_you_mean(name, [*REPORTS, *found]))
+        click.echo(output.to_table(["layer", "reads"], lineage.chain(found, name),
+                                    output.terminal_width()), nl=False)
+        return
     rows = [(n, found[n].materialized, ", ".join(sorted(found[n].depends_on | found[n].external)))
             for n in models.build_order(found)]
     click.echo(output.to_table(["model", "materialized", "reads"], rows,
                                 output.terminal_width()), nl=False)
+
+
+@cli.command("docs")
+@click.option("--output", default="docs", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for reports.md and models.md.")
+@click.pass_context
+@user_errors
+def write_docs(ctx, output):
+    """Write the reference pages (reports and their options, models and their columns,
+    lineage) from the code and the warehouse's columns.
+
+    Example:
+
+        warehouse --config demo/warehouse.toml docs --output docs
+    """
+    from warehouse import api, docs, models
+
+    cfg = _config(ctx, reading=True)
+    with api.open(cfg.db) as wh:
+        written = docs.write(Path(output), wh.con, models.discover(cfg.user_models))
+    click.echo("wrote " + ", ".join(str(p) for p in written))
 
 
 @cli.command()
