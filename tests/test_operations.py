@@ -205,3 +205,24 @@ def test_the_reference_pages_are_what_the_code_writes_today(demo_dir, tmp_path):
     result = CliRunner().invoke(cli, ["--config", str(demo_dir / "warehouse.toml"), "models",
                                       "--lineage", "user"])
     assert result.exit_code == 1 and "did you mean users?" in result.output
+
+
+def test_verbose_logs_each_step_and_a_terminal_gets_a_bar(tmp_path):
+    config = fresh_site(tmp_path, days_old=3)
+    job = run("--verbose", "--config", str(config), "run")
+    assert job.returncode == 0, job.stderr
+    steps = [line for line in job.stderr.splitlines() if " DEBUG warehouse: " in line]
+    assert any(line.endswith("campus chat_message") for line in steps), steps
+    assert any(line.endswith("marts.usage_hourly") for line in steps), steps
+    assert len(job.stdout.strip().splitlines()) == 1  # the run's own line, as without
+    quiet = run("--config", str(config), "run")
+    assert " DEBUG " not in quiet.stderr and quiet.stderr == ""
+    # the terminal's bar: rich draws it into a console of its own here
+    from warehouse import progress
+
+    bar = progress.Bar()
+    bar.plan("ingest", 2)
+    bar("campus", "chat")
+    bar.rows(1200)
+    bar("campus", "chat_message")
+    bar.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
 from pathlib import Path
@@ -67,14 +68,19 @@ def _wait_options(func):
                         "it (saying whom), then run.")(wrapper)
 
 
+@contextlib.contextmanager
 def _progress(quiet: bool):
-    """Progress lines on a terminal; silence when piped or --quiet (which keeps the log's
-    warnings and errors only)."""
+    """A progress bar on a terminal; elsewhere a log record per step (--verbose shows
+    them); --quiet keeps the log's warnings and errors only."""
+    from warehouse import progress
+
     if quiet:
         logs.quiet()
-    if quiet or not sys.stderr.isatty():
-        return None
-    return lambda *parts: click.echo("  " + " ".join(parts) + " ...", err=True)
+    shown = progress.Bar() if not quiet and sys.stderr.isatty() else progress.Progress()
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 class WarehouseGroup(click.Group):
@@ -111,9 +117,11 @@ def _interrupted():
 @click.group(cls=WarehouseGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", help="Warehouse DuckDB file (default: from config, else usage.duckdb).")
 @click.option("--config", "config_path", help="Config file (default: ./warehouse.toml).")
+@click.option("--verbose", is_flag=True,
+              help="Log every step (each table read, each model built) with its rows.")
 @click.version_option(package_name="usage-warehouse")
 @click.pass_context
-def cli(ctx, db, config_path):
+def cli(ctx, db, config_path, verbose):
     """usage-warehouse: LLM usage analytics from Open WebUI in one DuckDB file.
 
     Example:
@@ -121,6 +129,8 @@ def cli(ctx, db, config_path):
         warehouse demo
     """
     ctx.obj = {"db": db, "config": config_path}
+    if verbose:
+        logs.verbose()
 
 
 @cli.command()
@@ -152,7 +162,8 @@ def ingest(ctx, sources, urls, kind, name, full_refresh, wait, quiet):
                                   kind, url)
         for i, url in enumerate(urls))
     chosen = pipeline.select_sources(cfg, sources, extra)
-    run = pipeline.run_ingest(cfg, chosen, full_refresh, _progress(quiet), wait)
+    with _progress(quiet) as progress:
+        run = pipeline.run_ingest(cfg, chosen, full_refresh, progress, wait)
     if not quiet:
         for r in run.ingested:
             if r.mode != "absent":
@@ -204,7 +215,8 @@ def build(ctx, select, prices_file, full, wait, quiet, engine, export_dir, spark
     cfg = _config(ctx)
     if prices_file:
         cfg.prices = Path(prices_file)
-    run = pipeline.run_build(cfg, list(select) or None, _progress(quiet), wait, full)
+    with _progress(quiet) as progress:
+        run = pipeline.run_build(cfg, list(select) or None, progress, wait, full)
     if not quiet:
         click.echo(run.line(cfg.db))
 
@@ -226,7 +238,8 @@ def _build_on_spark(ctx, export_dir, spark_warehouse: Path, master: str, quiet: 
         schema = transpile_module.warehouse_schema(con)
     started = time.monotonic()
     session = spark.session(spark_warehouse, master)
-    results = spark.build(session, Path(export_dir), found, schema, _progress(quiet))
+    with _progress(quiet) as progress:
+        results = spark.build(session, Path(export_dir), found, schema, progress)
     if not quiet:
         tables = [r for r in results if r.rows is not None]
         click.echo(f"built {len(results)} models on Spark ({len(tables)} tables, "
@@ -261,7 +274,8 @@ def run(ctx, full_refresh, prices_file, wait, quiet):
     cfg = _config(ctx)
     if prices_file:
         cfg.prices = Path(prices_file)
-    summary = pipeline.run_all(cfg, full_refresh, _progress(quiet), wait)
+    with _progress(quiet) as progress:
+        summary = pipeline.run_all(cfg, full_refresh, progress, wait)
     if not quiet:
         click.echo(summary.line(cfg.db))
 
@@ -296,8 +310,9 @@ def forget(ctx, who, requested_by, reason, yes, wait):
         if not sys.stdin.isatty():
             raise WarehouseError("forget erases data for good: pass --yes to confirm")
         click.confirm(f"Erase every row of {who} from {cfg.db}?", abort=True)
-    done = privacy.forget(cfg, who, requested_by or getpass.getuser(), reason, wait,
-                          _progress(False))
+    with _progress(False) as progress:
+        done = privacy.forget(cfg, who, requested_by or getpass.getuser(), reason,
+                              wait, progress)
     tables = ", ".join(f"{t} {n:,}" for t, n in sorted(done.rows.items()))
     click.echo(f"forgot {who}: removed {done.rows_removed:,} rows ({tables}); rebuilt "
                f"{done.models_built} models; erasure {done.erasure_id} recorded in "
@@ -326,7 +341,8 @@ def restore(ctx, source, wait):
     from warehouse import restore as restore_module
 
     cfg = _config(ctx)
-    done = restore_module.restore(cfg, source, wait, _progress(False))
+    with _progress(False) as progress:
+        done = restore_module.restore(cfg, source, wait, progress)
     built = f", built {done.models_built} models" if done.models_built else ""
     click.echo(f"restored {cfg.db} from {done.kind} {done.source}: "
                f"{done.erasures_reapplied} erased ids applied again{built}, in "

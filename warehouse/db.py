@@ -107,6 +107,7 @@ def connect(path: str | os.PathLike, read_only: bool = False,
         con.execute("SET memory_limit = ?", [os.environ.get("WAREHOUSE_MEMORY_LIMIT",
                                                              DEFAULT_MEMORY_LIMIT)])
         con.execute("SET preserve_insertion_order = false")
+        con.execute("SET enable_progress_bar = false")  # jobs show their own
         con.execute(BOOKKEEPING_DDL)
         _check_or_record_version(con, shown)
     else:

@@ -2,7 +2,7 @@
 non-terminal (cron, systemd's journal) lines with a UTC timestamp and a level.
 
 The library only logs (`logging.getLogger("warehouse")`); the CLI decides where it goes.
-`--quiet` keeps warnings and errors only.
+`--quiet` keeps warnings and errors only; `--verbose` adds a record per step.
 """
 
 from __future__ import annotations
@@ -38,3 +38,7 @@ def setup(stream=None) -> None:
 
 def quiet() -> None:
     log.setLevel(logging.WARNING)
+
+
+def verbose() -> None:
+    log.setLevel(logging.DEBUG)

@@ -187,6 +187,8 @@ def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
         if prepare:
             prepare(con)
         plan = _plan(con, models, order, macros, full or bool(select))
+        if progress:
+            progress.plan("build", len(order))
         for name in order:
             if progress:
                 progress(name)

@@ -46,11 +46,10 @@ class TableResult:
     seconds: float = 0.0
 
 
-Progress = Callable[[str, str], None]
 
 
 def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
-           progress: Progress | None = None, run_id: str | None = None) -> list[TableResult]:
+           progress=None, run_id: str | None = None) -> list[TableResult]:
     """Copy every table of every source in one transaction; return per-table counts."""
     run_id = run_id or uuid.uuid4().hex[:12]
     # DuckDB cannot detach a database inside the transaction that read it: attach every
@@ -59,6 +58,8 @@ def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
         pairs = [(source, attached.enter_context(attached_source(con, source)))
                  for source in sources]
         tolerant = quarantine.tolerant_tables(con)
+        if progress:
+            progress.plan("ingest", sum(len(kind_of(s.kind).tables) for s, _ in pairs))
         while True:
             try:
                 return _ingest_all(con, pairs, full_refresh, progress, run_id, tolerant)
@@ -71,7 +72,7 @@ class _ReadTolerantly(Exception):
         self.table = table
 
 
-def _ingest_all(con, pairs, full_refresh: bool, progress: Progress | None, run_id: str,
+def _ingest_all(con, pairs, full_refresh: bool, progress, run_id: str,
                 tolerant: set[tuple[str, str]]) -> list[TableResult]:
     results: list[TableResult] = []
     con.execute("BEGIN TRANSACTION")
@@ -96,6 +97,8 @@ def _ingest_all(con, pairs, full_refresh: bool, progress: Progress | None, run_i
                         f"{src.redact(one_line(exc))}") from None
                 if tolerantly:
                     quarantine.remember_tolerant(con, source.name, spec.name)
+                if progress:
+                    progress.rows(result.rows_read)
                 result.seconds = time.monotonic() - started
                 _log_run(con, run_id, source, result)
                 results.append(result)
