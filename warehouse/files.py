@@ -60,7 +60,7 @@ def protected(warehouse: Path, sources: Iterable[Path]) -> list[Path]:
 
 def _beside(warehouse: Path) -> list[Path]:
     return [*(warehouse.with_name(warehouse.name + suffix)
-              for suffix in (".lock", ".wal", ".journal")),
+              for suffix in (".lock", ".wal", ".journal", ".erasures", ".exports")),
             *(s.path for s in snapshots.listed(warehouse))]
 
 

@@ -50,7 +50,8 @@ def restore(config: Config, source: str | Path | None = None, wait: bool = False
     aside = _aside(path) if path.exists() else None
     found = models.discover(config.user_models)
     start = publish.NEW if manifest is not None else source
-    with publish.writing(path, wait, "restore", start=start, aside=aside) as con:
+    with publish.writing(path, wait, "restore", keep=config.keep, start=start,
+                         aside=aside) as con:
         run = pipeline.RunSummary("restore")
         if manifest is not None:
             _load(con, source, manifest)
