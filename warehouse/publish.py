@@ -152,7 +152,7 @@ def writing(path: str | os.PathLike, wait: bool | float = False, command: str = 
                 _rewrite(work)
             interrupts.check()  # a SIGINT DuckDB took mid-query still stops the job
             if aside is not None and path.exists():
-                os.link(path, aside)
+                snapshots.keep_as(path, aside)
             elif not compact:
                 snapshots.keep_previous(path, keep)
             _publish(work, path)

@@ -56,11 +56,16 @@ def listed(warehouse: Path) -> list[Snapshot]:
 def keep_previous(warehouse: Path, keep: int) -> None:
     """Before a publish: link the file about to be replaced as the newest snapshot."""
     if keep > 0 and warehouse.exists():
-        target = _name_for(warehouse, warehouse.stat().st_mtime)
-        try:
-            os.link(warehouse, target)
-        except OSError:  # a file system without hard links
-            _copy(warehouse, target)
+        keep_as(warehouse, _name_for(warehouse, warehouse.stat().st_mtime))
+
+
+def keep_as(warehouse: Path, target: Path) -> None:
+    """The published file under another name too: a hard link, a copy where the file
+    system has none."""
+    try:
+        os.link(warehouse, target)
+    except OSError:
+        _copy(warehouse, target)
 
 
 def keep_copy(warehouse: Path, keep: int) -> None:
