@@ -117,11 +117,15 @@ def connect(path: str | os.PathLike, read_only: bool = False,
 
 def _open_error(path: Path, shown: Path, exc: Exception) -> str:
     if is_sqlite(path):
-        return (f"{shown} is a SQLite database, not a warehouse file: a source is named "
-                "with --url or in [sources]")
+        return sqlite_refusal(shown)
     if isinstance(exc, duckdb.IOException | duckdb.BinderException):
         return _describe_open_error(shown, exc)
     return f"cannot open warehouse {shown}: {one_line(exc)}"
+
+
+def sqlite_refusal(path: Path) -> str:
+    return (f"{path} is a SQLite database, not a warehouse file: a source is named with "
+            "--url or in [sources]")
 
 
 def is_sqlite(path: Path) -> bool:

@@ -28,6 +28,7 @@ import duckdb
 
 from warehouse import db, journal
 from warehouse.errors import WarehouseError, one_line
+from warehouse.files import append_line
 
 MANIFEST = "_manifest.json"
 MANIFEST_VERSION = 1
@@ -131,8 +132,6 @@ def _tables(con) -> list[str]:
 
 def _origin(warehouse: Path) -> dict:
     """What the finished export is a copy of."""
-    import duckdb
-
     return {"warehouse": str(Path(warehouse).resolve()), "duckdb_version": duckdb.__version__,
             "published_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(
                 Path(warehouse).stat().st_mtime))}
@@ -290,11 +289,11 @@ def record(warehouse: Path, output: Path) -> None:
     folder = str(Path(output).resolve())
     if folder in recorded(warehouse):
         return
-    fd = os.open(exports_path(warehouse), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
-        os.write(fd, (folder + "\n").encode())
-    finally:
-        os.close(fd)
+        append_line(exports_path(warehouse), folder)
+    except OSError as exc:  # before anything is exported: nothing changed
+        raise WarehouseError(f"cannot record the export in {exports_path(warehouse)}: "
+                             f"{exc.strerror}") from None
 
 
 def recorded(warehouse: Path) -> list[Path]:

@@ -34,6 +34,18 @@ def owner_only() -> Iterator[None]:
 OWNER_ONLY = 0o600
 
 
+def append_line(path: Path, line: str, sync: bool = False) -> None:
+    """One line appended whole to an owner-only file beside the warehouse (the journal,
+    the erasure ledger, the list of exports); `sync` waits until it is on disk."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, OWNER_ONLY)
+    try:
+        os.write(fd, (line + "\n").encode())
+        if sync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 @contextmanager
 def outputs(mode: int = OWNER_ONLY) -> Iterator[None]:
     """Files created inside get `mode`, folders the same plus x where it has r."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from warehouse import db, journal, snapshots
+from warehouse import db, journal, pipeline, snapshots
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
 
@@ -109,11 +109,8 @@ def state(config: Config) -> dict:
                 "SELECT run_id, command, started_at, round(seconds, 3), rows_read, "
                 "models_built FROM _warehouse.run_log ORDER BY started_at DESC LIMIT 10"
             ).fetchall()]
-        out["quarantine"] = [
-            {"source": s, "table": t, "problem": p, "rows": n}
-            for s, t, p, n in con.execute(
-                "SELECT source_name, table_name, problem, count(*) FROM "
-                "_warehouse.ingest_quarantine GROUP BY ALL ORDER BY ALL").fetchall()]
+        out["quarantine"] = [{"source": s, "table": t, "problem": p, "rows": n}
+                             for s, t, p, n in pipeline.quarantine_counts(con)]
         out["erasures"] = con.execute("SELECT count(*) FROM _warehouse.erasures").fetchone()[0]
     finally:
         con.close()

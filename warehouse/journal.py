@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warehouse.errors import is_interrupt, redact
+from warehouse.files import append_line
 
 KEEP_BYTES = 1 << 20  # past this, the older half of the journal is dropped
 
@@ -99,11 +100,7 @@ def _append(path: Path, entry: dict) -> None:
     try:
         if path.exists() and path.stat().st_size > KEEP_BYTES:
             _trim(path)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, (json.dumps(entry) + "\n").encode())
-        finally:
-            os.close(fd)
+        append_line(path, json.dumps(entry))
     except OSError:
         pass
 

@@ -215,12 +215,12 @@ def status(config: Config) -> Status:
             "FROM _warehouse.erasures ORDER BY erased_at DESC").fetchall() \
             if has_erasures else []
         return Status(runs, sources, watermarks, last_runs, tables, erasures,
-                      _quarantine_counts(con))
+                      quarantine_counts(con))
     finally:
         con.close()
 
 
-def _quarantine_counts(con) -> list[tuple]:
+def quarantine_counts(con) -> list[tuple]:
     """core.quarantine (the view the build makes) by table and problem; before a build,
     what ingest set aside."""
     present = {name for (name,) in con.execute(

@@ -16,7 +16,6 @@ which rewrites the days that held them.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 from warehouse import models, pipeline, publish
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
+from warehouse.files import append_line
 from warehouse.ingest import erasure, quarantine
 from warehouse.ingest.sources import KINDS
 
@@ -94,12 +94,7 @@ def _record(warehouse: Path, erasure_id: str, hashes: list[str]) -> None:
     line = json.dumps({"erasure": erasure_id, "at": time.strftime(
         "%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "id_hashes": sorted(hashes)})
     try:
-        fd = os.open(ledger_path(warehouse), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        try:
-            os.write(fd, (line + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        append_line(ledger_path(warehouse), line, sync=True)
     except OSError as exc:
         raise WarehouseError(f"cannot record the erasure in {ledger_path(warehouse)}: "
                              f"{exc.strerror}; nothing was changed") from None

@@ -131,8 +131,7 @@ def writing(path: str | os.PathLike, wait: bool | float = False, command: str = 
     if path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
     if db.is_sqlite(path):  # before the journal and lock land beside someone's database
-        raise WarehouseError(f"{path} is a SQLite database, not a warehouse file: a source "
-                             "is named with --url or in [sources]")
+        raise WarehouseError(db.sqlite_refusal(path))
     with journal.attempt(path, command), run_lock(path, wait, command), owner_only():
         work = building_path(path)
         _discard(work)  # left by a job that was killed

@@ -47,7 +47,7 @@ def restore(config: Config, source: str | Path | None = None, wait: bool = False
     manifest = _checked_export(source) if kind == "export" else None
     if manifest is None:
         _check_whole(source)
-    aside = _aside(path) if path.exists() else None
+    aside = snapshots.stamped(path, "before-restore", time.time()) if path.exists() else None
     found = models.discover(config.user_models)
     start = publish.NEW if manifest is not None else source
     with publish.writing(path, wait, "restore", keep=config.keep, start=start,
@@ -154,12 +154,3 @@ def _load(con, folder: Path, manifest: dict) -> None:
             con.execute("INSERT INTO _warehouse.meta VALUES ('duckdb_version', ?)",
                         [duckdb.__version__])
 
-
-def _aside(path: Path) -> Path:
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    target = path.with_name(f"{path.name}.before-restore-{stamp}")
-    number = 1
-    while target.exists():
-        number += 1
-        target = path.with_name(f"{path.name}.before-restore-{stamp}-{number}")
-    return target

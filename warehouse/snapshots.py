@@ -86,12 +86,17 @@ def drop(warehouse: Path) -> None:
 
 
 def _name_for(warehouse: Path, published: float) -> Path:
-    stamp = time.strftime(_STAMP, time.gmtime(published))
-    target = warehouse.with_name(f"{warehouse.name}.snapshot-{stamp}")
+    return stamped(warehouse, "snapshot", published)
+
+
+def stamped(warehouse: Path, kind: str, at: float) -> Path:
+    """`NAME.<kind>-<UTC time>` beside the warehouse, `-2`, `-3` ... when taken."""
+    stamp = time.strftime(_STAMP, time.gmtime(at))
+    target = warehouse.with_name(f"{warehouse.name}.{kind}-{stamp}")
     number = 1
     while target.exists():
         number += 1
-        target = warehouse.with_name(f"{warehouse.name}.snapshot-{stamp}-{number}")
+        target = warehouse.with_name(f"{warehouse.name}.{kind}-{stamp}-{number}")
     return target
 
 
