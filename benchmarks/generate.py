@@ -93,16 +93,19 @@ def create_openwebui(url: str, dialect: str) -> None:
             FROM range({USERS}) t(i)""")
 
 
-def fill_openwebui(url: str, dialect: str, lay: Layout, first: int, count: int) -> None:
-    """Events number first .. first+count-1 of the Open WebUI share (replies + ledger)."""
+def fill_openwebui(url: str, dialect: str, lay: Layout, first: int, count: int,
+                   text: str = "empty") -> None:
+    """Events number first .. first+count-1 of the Open WebUI share (replies + ledger);
+    `text` "empty" (12-byte messages) or "realistic" (see _realistic_chats)."""
     parts = split(count)
     share = split(lay.events)
     with _attached(url, dialect) as con:
-        _chats(con, lay, first * 6 // 10, parts["replies"], share["replies"])
+        _chats(con, lay, first * 6 // 10, parts["replies"], share["replies"], text)
         _ledger(con, lay, first // 10, parts["ledger"], share["ledger"])
 
 
-def _chats(con, lay: Layout, first_reply: int, replies: int, all_replies: int) -> None:
+def _chats(con, lay: Layout, first_reply: int, replies: int, all_replies: int,
+           text: str = "empty") -> None:
     lo, hi = first_reply // 5, (first_reply + replies) // 5  # 5 replies per chat
     # Chats follow each other; a chat's 10 messages lie before the next chat begins (a
     # minute apart at most), so the generated stream is in time order as Open WebUI
@@ -110,6 +113,10 @@ def _chats(con, lay: Layout, first_reply: int, replies: int, all_replies: int) -
     chats = max(all_replies // 5, 1)
     at = Layout(chats, lay.start).at("c")
     gap = max(1, min(60, SPAN_DAYS * DAY // chats // 10))
+    if text == "realistic":
+        for start in range(lo, hi, CHAT_BATCH):
+            _realistic_chats(con, at, gap, start, min(hi, start + CHAT_BATCH))
+        return
     con.execute(f"""
         INSERT INTO src.chat (id, user_id, title, chat, created_at, updated_at, archived, meta)
         SELECT 'c' || c, 'u' || (c * 7 % {USERS}), 'chat ' || c, '{{}}', {at}, {at} + 600,
@@ -122,13 +129,97 @@ def _chats(con, lay: Layout, first_reply: int, replies: int, all_replies: int) -
                CASE WHEN k % 2 = 0 THEN 'user' ELSE 'assistant' END,
                CASE WHEN k > 0 THEN 'c' || c || '-m' || (k - 1) END, '"a question"',
                CASE WHEN k % 2 = 1 THEN 'model-' || ((c + k) % {MODELS}) END, true,
-               CASE WHEN k % 2 = 0 THEN NULL
-                    WHEN c % 2 = 0 THEN '{{"prompt_tokens": ' || (c * 13 % 3000 + 20) ||
-                        ', "completion_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}}'
-                    ELSE '{{"input_tokens": ' || (c * 13 % 3000 + 20) ||
-                        ', "output_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}}' END,
-               {at} + k * {gap}, {at} + k * {gap}
+               {USAGE}, {at} + k * {gap}, {at} + k * {gap}
         FROM range({lo}, {hi}) t(c), range(10) m(k)""")
+
+
+# token usage of message k of chat c (users' messages carry none), both key styles
+USAGE = """CASE WHEN k % 2 = 0 THEN NULL
+                    WHEN c % 2 = 0 THEN '{"prompt_tokens": ' || (c * 13 % 3000 + 20) ||
+                        ', "completion_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}'
+                    ELSE '{"input_tokens": ' || (c * 13 % 3000 + 20) ||
+                        ', "output_tokens": ' || ((c + k) * 37 % 1500 + 5) || '}' END"""
+
+# Realistic text ("realistic"): questions log-normal around 270 characters (mean ~400),
+# answers around 1,200 (mean ~1,450), words drawn from a fixed vocabulary; 5% of
+# questions attach a file, 10% of answers cite three sources with 300-character
+# snippets; chat.chat holds the history map and the current branch's message list, as
+# Open WebUI 0.12 writes it (so every message's text is in it twice).
+CHAT_BATCH = 50_000
+QUESTION_CHARS = "least(8000, greatest(20, exp(5.6 + 0.9 * z)))::INTEGER"
+ANSWER_CHARS = "least(16000, greatest(40, exp(7.1 + 0.6 * z)))::INTEGER"
+_WORDS = ("the model data result method student paper course answer question value "
+          "analysis function python table error figure energy cell protein climate "
+          "market policy law history theory proof example network learning training "
+          "sample test report review draft chapter section summary source reference "
+          "experiment measure rate growth system design code library version request "
+          "because however therefore which would could should about between during "
+          "under over after before while where when also only more most very much").split()
+POOL_CHARS = 60_000
+
+
+def _pool() -> str:
+    """A fixed text of vocabulary words (a linear congruential walk: no randomness)."""
+    words, x, size = [], 7, 0
+    while size < POOL_CHARS:
+        x = (x * 1_103_515_245 + 12_345) % 2**31
+        words.append(_WORDS[x % len(_WORDS)])
+        size += len(words[-1]) + 1
+    return " ".join(words)[:POOL_CHARS]
+
+
+def _uniform(salt: int) -> str:
+    return f"(((hash(c, k, {salt}) % 1000000) + 0.5) / 1e6)"
+
+
+def _realistic_chats(con, at: str, gap: int, lo: int, hi: int) -> None:
+    con.execute("CREATE OR REPLACE TEMP TABLE pool AS SELECT ?::VARCHAR AS p", [_pool()])
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE gen AS
+        WITH sized AS (
+            SELECT c, k, CASE WHEN k % 2 = 0 THEN {QUESTION_CHARS} ELSE {ANSWER_CHARS} END AS n
+            FROM (SELECT c, k, sqrt(-2 * ln({_uniform(1)})) * cos(2 * pi() * {_uniform(2)})
+                      AS z FROM range({lo}, {hi}) t(c), range(10) m(k))
+        )
+        SELECT c, k, 'c' || c || '-m' || k AS id, 'c' || c AS chat_id,
+               'u' || (c * 7 % {USERS}) AS user_id,
+               CASE WHEN k % 2 = 0 THEN 'user' ELSE 'assistant' END AS role,
+               CASE WHEN k > 0 THEN 'c' || c || '-m' || (k - 1) END AS parent_id,
+               substr(pool.p, 1 + (hash(c, k, 3) % ({POOL_CHARS} - n))::INTEGER, n) AS text,
+               CASE WHEN k % 2 = 1 THEN 'model-' || ((c + k) % {MODELS}) END AS model_id,
+               {USAGE} AS usage, {at} + k * {gap} AS ts,
+               CASE WHEN k % 2 = 0 AND hash(c, k, 4) % 20 = 0 THEN
+                   '[{{"type": "file", "file": {{"id": "f' || c || '-' || k ||
+                   '", "filename": "notes-' || c || '.pdf", "size": ' ||
+                   (hash(c, k, 5) % 900000 + 1000) || '}}}}]' END AS files,
+               CASE WHEN k % 2 = 1 AND hash(c, k, 6) % 10 = 0 THEN
+                   to_json([{{'source': {{'name': 'doc-' || c || '-' || s || '.pdf'}},
+                              'document': [substr(pool.p, 1 + (hash(c, k, s) % 50000)::INTEGER,
+                                                  300)]}} FOR s IN range(3)])::VARCHAR
+               END AS sources
+        FROM sized, pool""")
+    con.execute("""
+        INSERT INTO src.chat_message (id, chat_id, user_id, role, parent_id, content,
+            model_id, files, sources, done, usage, created_at, updated_at)
+        SELECT id, chat_id, user_id, role, parent_id, to_json(text)::VARCHAR, model_id, files,
+               sources, true, usage, ts, ts FROM gen ORDER BY c, k""")
+    con.execute("""
+        INSERT INTO src.chat (id, user_id, title, chat, created_at, updated_at, archived, meta)
+        SELECT chat_id, any_value(user_id), title, json_object(
+                   'id', chat_id, 'title', title,
+                   'history', json_object('messages', json_group_object(id, message),
+                                          'currentId', chat_id || '-m9'),
+                   'messages', to_json(list(message ORDER BY k)),
+                   'tags', [], 'timestamp', min(ts) * 1000)::VARCHAR,
+               min(ts), max(ts), false,
+               '{"tags": ["topic-' || (any_value(c) % 12) || '"]}'
+        FROM (SELECT *, left(first(text) OVER (PARTITION BY c ORDER BY k), 40) AS title,
+                     json_object('id', id, 'parentId', parent_id, 'role', role,
+                                 'content', text, 'model', model_id, 'timestamp', ts,
+                                 'usage', usage::JSON) AS message
+              FROM gen)
+        GROUP BY chat_id, title ORDER BY min(c)""")
+    con.execute("DROP TABLE gen")
 
 
 def _ledger(con, lay: Layout, first: int, count: int, total: int) -> None:
@@ -221,20 +312,22 @@ def fill_litellm(url: str, lay: Layout, first: int, count: int) -> None:
 
 # ---------------------------------------------------------------- both
 
-def generate(openwebui_url: str, dialect: str, litellm_url: str, events: int) -> Layout:
+def generate(openwebui_url: str, dialect: str, litellm_url: str, events: int,
+             text: str = "empty") -> Layout:
     lay = layout(events)
     create_openwebui(openwebui_url, dialect)
-    _without_sqlite_indexes(openwebui_url, dialect,
-                            lambda: fill_openwebui(openwebui_url, dialect, lay, 0, events))
+    _without_sqlite_indexes(openwebui_url, dialect, lambda: fill_openwebui(
+        openwebui_url, dialect, lay, 0, events, text))
     create_litellm(litellm_url)
     fill_litellm(litellm_url, lay, 0, events)
     _analyze(openwebui_url, dialect, litellm_url)
     return lay
 
 
-def add(openwebui_url: str, dialect: str, litellm_url: str, lay: Layout, count: int) -> None:
+def add(openwebui_url: str, dialect: str, litellm_url: str, lay: Layout, count: int,
+        text: str = "empty") -> None:
     """`count` more events after the generated ones (the next 1% of the same stream)."""
-    fill_openwebui(openwebui_url, dialect, lay, lay.events, count)
+    fill_openwebui(openwebui_url, dialect, lay, lay.events, count, text)
     fill_litellm(litellm_url, lay, lay.events, count)
 
 

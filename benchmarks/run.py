@@ -228,7 +228,16 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", help="folder for the databases (default: a temp dir)")
     parser.add_argument("--results", help="append the figures to this Markdown file")
+    parser.add_argument("--text", choices=("empty", "realistic"), default="empty",
+                        help="message text: 12 bytes, or realistic sizes (generate.py)")
+    parser.add_argument("--modes", default="preview",
+                        help="content modes to build a warehouse in, comma-separated "
+                             "(the first one also runs the increment, export and reports)")
     args = parser.parse_args()
+    args.modes = [m.strip() for m in args.modes.split(",")]
+    unknown = set(args.modes) - {"none", "preview", "full"}
+    if unknown:
+        parser.error(f"--modes: unknown {sorted(unknown)}; known: none, preview, full")
     with ExitStack() as stack:
         admin = args.pg_url or stack.enter_context(pgserver.throwaway_cluster(
             "bench-" + uuid.uuid4().hex[:8],
@@ -258,45 +267,40 @@ def bench(args, admin: str, work: Path) -> list[str]:
             else new_database(admin, "owui"))
     llm = new_database(admin, "litellm")
     started = time.perf_counter()
-    lay = generate.generate(owui, dialect, llm, n)
+    lay = generate.generate(owui, dialect, llm, n, args.text)
     print(f"generated {n:,} events in {time.perf_counter() - started:.0f} s ({work})",
           file=sys.stderr)
     (work / "prices.toml").write_text(PRICES)
-    config = work / "warehouse.toml"
-    config.write_text(textwrap.dedent(f"""\
-        [warehouse]
-        db = "{work / 'usage.duckdb'}"
-        prices = "prices.toml"
-
-        [sources.campus]
-        kind = "openwebui"
-        url = "{owui}"
-
-        [sources.proxy]
-        kind = "litellm"
-        url = "{llm}"
-        """))
     owui_target = owui.removeprefix("sqlite:///") if dialect == "sqlite" else owui
+    source_mb = _source_mb(owui_target, dialect)
     rows = []
 
     raw = timed_process([sys.executable, "-c", RAW_COPY, str(work / "raw.duckdb"),
                          owui_target, dialect, llm])
+    raw_mb = (work / "raw.duckdb").stat().st_size / 1e6
     os.remove(work / "raw.duckdb")
-    full_ingest = timed_process(warehouse(config, "ingest", "--quiet"))
-    full_build = timed_process(warehouse(config, "build", "--quiet"))
+    per_mode = []
+    for mode in reversed(args.modes):  # the first mode last: its warehouse goes on
+        config = _config(work, owui, llm, mode)
+        full_ingest = timed_process(warehouse(config, "ingest", "--quiet"))
+        full_build = timed_process(warehouse(config, "build", "--quiet"))
+        size = (work / f"usage-{mode}.duckdb").stat().st_size
+        per_mode.insert(0, f"| {mode} | {full_ingest[0]:.1f} | {full_ingest[1]:,.0f} | "
+                           f"{full_build[0]:.1f} | {full_build[1]:,.0f} | {size / 1e6:,.0f} | "
+                           f"{size / n:.0f} | {raw[0] / full_ingest[0]:.2f}x |")
     parquet = work / "parquet"
     full_export = timed_process(warehouse(config, "export", "--output", str(parquet),
                                           "--quiet"))
     files_before = _files(parquet)
-    generate.add(owui, dialect, llm, lay, n // 100)
+    generate.add(owui, dialect, llm, lay, n // 100, args.text)
     inc_ingest = timed_process(warehouse(config, "ingest", "--quiet"))
     inc_build = timed_process(warehouse(config, "build", "--quiet"))
     inc_export = timed_process(warehouse(config, "export", "--output", str(parquet),
                                          "--quiet"))
-    export_check = _export_check(work / "usage.duckdb", parquet, files_before,
+    export_check = _export_check(work / f"usage-{args.modes[0]}.duckdb", parquet, files_before,
                                  lay.end)
     nightly = timed_process(warehouse(config, "run", "--quiet"))
-    size = (work / "usage.duckdb").stat().st_size / 1e6
+    size = (work / f"usage-{args.modes[0]}.duckdb").stat().st_size / 1e6
 
     def row(what, result, baseline_name, ratio):
         rows.append(f"| {what} | {result[0]:.2f} | {result[1]:,.0f} | {baseline_name} | "
@@ -342,10 +346,21 @@ def bench(args, admin: str, work: Path) -> list[str]:
                f"DuckDB {duckdb.__version__}")
     split = generate.split(n)
     return [
-        f"## {n:,} events, Open WebUI in {dialect}, LiteLLM in PostgreSQL "
-        f"({datetime.now(UTC):%Y-%m-%d})",
+        f"## {n:,} events, {args.text} message text, Open WebUI in {dialect}, LiteLLM in "
+        f"PostgreSQL ({datetime.now(UTC):%Y-%m-%d})",
         "",
-        f"`python benchmarks/run.py --events {n} --openwebui {dialect}` on {machine}.",
+        f"`python benchmarks/run.py --events {n} --openwebui {dialect} --text {args.text} "
+        f"--modes {','.join(args.modes)}` on {machine}.",
+        f"Open WebUI source: {source_mb:,.0f} MB; DuckDB's scanner copy of the same whole "
+        f"tables (the baseline): {raw[0]:.1f} s, {raw[1]:,.0f} MB peak RSS, {raw_mb:,.0f} MB.",
+        "",
+        "| content mode | full ingest s | RSS MB | full build s | RSS MB | warehouse MB | "
+        "bytes per event | ingest vs scanner copy |",
+        "|---|---|---|---|---|---|---|---|",
+        *per_mode,
+        "",
+        f"Steps below: the {args.modes[0]!r} warehouse.",
+        "",
         f"Events: {split['replies']:,} Open WebUI replies ({2 * split['replies']:,} "
         f"chat_message rows), {split['ledger']:,} ledger rows, {split['spend_logs']:,} "
         f"LiteLLM spend logs over 365 days; +1% = {n // 100:,} events on the following days. "
@@ -362,6 +377,33 @@ def bench(args, admin: str, work: Path) -> list[str]:
         "",
         f"Parquet export read back by DuckDB: {export_check}.",
     ]
+
+
+def _config(work: Path, owui: str, llm: str, mode: str) -> Path:
+    config = work / f"warehouse-{mode}.toml"
+    config.write_text(textwrap.dedent(f"""\
+        [warehouse]
+        db = "{work / f'usage-{mode}.duckdb'}"
+        prices = "prices.toml"
+        keep = 0
+
+        [sources.campus]
+        kind = "openwebui"
+        url = "{owui}"
+        content = "{mode}"
+
+        [sources.proxy]
+        kind = "litellm"
+        url = "{llm}"
+        """))
+    return config
+
+
+def _source_mb(target: str, dialect: str) -> float:
+    if dialect == "sqlite":
+        return Path(target).stat().st_size / 1e6
+    with _pg(target) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6
 
 
 def _files(folder: Path) -> dict[str, int]:

@@ -185,8 +185,9 @@ def test_bad_rows_never_stop_a_run_and_good_totals_stay_exact(bad_rows):
         source, db = Path(folder) / "webui.db", Path(folder) / "usage.duckdb"
         write_source(source, bad_rows)
         for _ in range(2):  # the second run reads the new rows again (the overlap)
+            # "full": the message text is read too, so its bad bytes are found
             invoke("--db", str(db), "ingest", "--url", f"sqlite:///{source}", "--name",
-                   "campus", "--quiet")
+                   "campus", "--content", "full", "--quiet")
             invoke("--db", str(db), "build", "--quiet")
             got = report(db, "summary")[0]
             assert (got["input_tokens"], got["output_tokens"], got["total_messages"]) == (

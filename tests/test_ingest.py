@@ -155,3 +155,49 @@ def test_out_of_range_timestamps_and_bad_usage_are_counted(make_source, tmp_path
                       [chat.id, f"{chat.id}-{chat.messages[1].id}"]).fetchone()
     con.close()
     assert row == (True, None, None, True)  # dated by its chat, tokens unusable
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_usage_written_to_an_old_message_arrives_by_the_window_its_chat_or_the_reconciliation(
+        make_source, tmp_path, dialect):
+    """chat_message is read by its indexed created_at, re-reading a day before the newest
+    message copied, plus the messages of chats written since (Open WebUI writes a chat
+    with each of its messages); a row changed behind the app's back waits for the weekly
+    whole read."""
+    data = small()
+    messages = sorted((m.created_at, f"{c.id}-{m.id}", m, c) for c in data.chats
+                      for m in c.messages if m.role == "assistant")
+    newest = messages[-1][0]
+    inside = next(x for x in reversed(messages) if newest - 86_400 < x[0] < newest - 3600)
+    old = [x for x in messages if x[0] < newest - 5 * 86_400]
+    through_app, behind = old[0], next(x for x in old if x[3].id != old[0][3].id)
+    src = make_source(data, dialect)
+    db = tmp_path / "usage.duckdb"
+    ingest = ("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    invoke(*ingest)
+    invoke("--db", str(db), "build", "--quiet")
+    before = report(db, "summary")[0]["output_tokens"]
+
+    def set_usage(message, tokens: int, chat_too: bool = False) -> int:
+        """The message's new output tokens less its old ones."""
+        src.execute("UPDATE chat_message SET usage = ?, updated_at = ? WHERE id = ?",
+                    (json.dumps({"input_tokens": 1, "output_tokens": tokens}), newest + 60,
+                     message[1]))
+        if chat_too:
+            src.execute("UPDATE chat SET updated_at = ? WHERE id = ?", (newest + 60,
+                                                                        message[3].id))
+        usage = message[2].usage if isinstance(message[2].usage, dict) else {}
+        return tokens - (usage.get("output_tokens", usage.get("completion_tokens", 0)) or 0)
+
+    next_run = set_usage(inside, 70_001) + set_usage(through_app, 80_001, chat_too=True)
+    later = set_usage(behind, 90_001)
+    invoke(*ingest)
+    invoke("--db", str(db), "build", "--quiet")
+    assert report(db, "summary")[0]["output_tokens"] == before + next_run
+    # a week later (the last whole read backdated), the run reads the table whole
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE _warehouse.ingest_runs SET finished_at = finished_at - INTERVAL 8 DAY")
+    con.close()
+    invoke(*ingest)
+    invoke("--db", str(db), "build", "--quiet")
+    assert report(db, "summary")[0]["output_tokens"] == before + next_run + later

@@ -228,6 +228,9 @@ def test_a_file_from_the_previous_duckdb_release_is_upgraded_by_run(tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     assert con.execute("SELECT value FROM _warehouse.meta WHERE key = 'duckdb_version'"
                        ).fetchone()[0] == duckdb.__version__
+    # it kept every message's text; the default mode keeps none of it
+    assert con.execute("SELECT count(content), count(content_length) FROM "
+                       "raw_openwebui.chat_message").fetchone() == (0, 34)
     con.close()
     fresh = tmp_path / "fresh.duckdb"
     invoke("--db", str(fresh), "ingest", "--url", str(tmp_path / "webui.db"), "--name",

@@ -140,12 +140,15 @@ def cli(ctx, db, config_path, verbose):
 @click.option("--kind", default="openwebui", show_default=True,
               type=click.Choice(config_module.KINDS), help="Kind of the --url sources.")
 @click.option("--name", help="Name of the --url source (default: its kind).")
+@click.option("--content", type=click.Choice(("none", "preview", "full")), default="preview",
+              show_default=True, help="How much of the users' text the --url sources keep "
+              "(README: What the warehouse keeps).")
 @click.option("--full-refresh", is_flag=True, help="Recopy every table whole.")
 @_wait_options
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.pass_context
 @user_errors
-def ingest(ctx, sources, urls, kind, name, full_refresh, wait, quiet):
+def ingest(ctx, sources, urls, kind, name, content, full_refresh, wait, quiet):
     """Copy new and changed rows from the sources into the warehouse.
 
     Example:
@@ -159,7 +162,7 @@ def ingest(ctx, sources, urls, kind, name, full_refresh, wait, quiet):
     cfg = _config(ctx)
     extra = tuple(
         config_module.make_source(name or (kind if len(urls) == 1 else f"{kind}{i + 1}"),
-                                  kind, url)
+                                  kind, url, content=content)
         for i, url in enumerate(urls))
     chosen = pipeline.select_sources(cfg, sources, extra)
     with _progress(quiet) as progress:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Source:
     # (seconds) the two records of one call may be dated
     routed_through: str | None = None
     match_window_seconds: int = 120
+    # how much of the users' text is kept: "none", "preview" or "full" (ingest/content.py)
+    content: str = "preview"
 
 
 @dataclass
@@ -104,12 +107,13 @@ def _postgres_url(url: str) -> SourceURL:
                      password=password)
 
 
-def make_source(name: str, kind: str, url: str, base_dir: Path | None = None) -> Source:
+def make_source(name: str, kind: str, url: str, base_dir: Path | None = None,
+                content: str = "preview") -> Source:
     if kind not in KINDS:
         raise WarehouseError(
             f"source {name!r}: unknown kind {kind!r} (known: {', '.join(KINDS)})"
         )
-    return Source(name=name, kind=kind, url=parse_url(url, base_dir))
+    return Source(name=name, kind=kind, url=parse_url(url, base_dir), content=content)
 
 
 def user_config_path() -> Path:
@@ -194,7 +198,8 @@ def _read(path: Path) -> Config:
         config.output_mode = mode
     for name, spec in data.get("sources", {}).items():
         kind = spec.get("kind", "openwebui")
-        source = make_source(name, kind, spec["url"], base)
+        source = make_source(name, kind, spec["url"], base,
+                             content=spec.get("content", "preview"))
         config.sources[name] = _with_route(path, source, spec)
     for source in config.sources.values():
         upstream = config.sources.get(source.routed_through or "")
@@ -213,4 +218,4 @@ def _with_route(path: Path, source: Source, spec: dict) -> Source:
     if source.kind != "openwebui" or routed is None:
         raise WarehouseError(f"{path}: [sources.{source.name}] routed_through = \"NAME\" "
                              "goes on an Open WebUI source and names its LiteLLM proxy")
-    return Source(source.name, source.kind, source.url, routed, window)
+    return dataclasses.replace(source, routed_through=routed, match_window_seconds=window)

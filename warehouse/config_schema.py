@@ -39,6 +39,8 @@ SOURCE_KEYS = {
     "routed_through": Key(str, "the name of a [sources.NAME] of kind litellm"),
     "match_window_seconds": Key(int, "a whole number of seconds from 1 to 3600", low=1,
                                 high=3600),
+    "content": Key(str, '"none", "preview" or "full" (how much of the users\' text is kept)',
+                   choices=("none", "preview", "full")),
 }
 SECTIONS = ("warehouse", "sources")
 

@@ -280,6 +280,24 @@ def _write_manifest(output: Path, tables: dict, finished: dict | None = None) ->
     os.replace(staged, output / MANIFEST)
 
 
+def export_again(warehouse: Path, mode: int, published: str, holds: str) -> list[Path]:
+    """Export again into every folder exported to before, so exports follow what the
+    warehouse dropped (a person, text): the days that changed are rewritten."""
+    from warehouse.files import outputs
+
+    updated = []
+    for folder in recorded(warehouse):
+        try:
+            with outputs(mode):
+                export_parquet(warehouse, folder)
+        except WarehouseError as exc:
+            raise WarehouseError(
+                f"{published}, but export {folder} still holds {holds}: {exc}; run "
+                f"'warehouse export --output {folder}' or delete it") from None
+        updated.append(folder)
+    return updated
+
+
 def exports_path(warehouse: Path) -> Path:
     return Path(warehouse).with_name(Path(warehouse).name + ".exports")
 

@@ -8,9 +8,10 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from warehouse import db, models, prices, pseudonyms, publish
+from warehouse import db, export, models, prices, pseudonyms, publish
 from warehouse.config import Config, Source
 from warehouse.errors import WarehouseError
+from warehouse.ingest import content
 from warehouse.ingest.engine import TableResult, ensure_raw_tables, ingest
 
 
@@ -33,11 +34,14 @@ def select_sources(config: Config, names: tuple[str, ...],
 
 def run_ingest(config: Config, sources: list[Source], full_refresh: bool = False,
                progress=None, wait: bool = False) -> RunSummary:
-    with publish.writing(config.db, wait, "ingest", keep=config.keep) as con:
+    shrinks = content.needs_rewrite(config.db, sources)
+    with publish.writing(config.db, wait, "ingest", keep=config.keep,
+                         compact=shrinks) as con:
         run = RunSummary("ingest")
         run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
                               run_id=run.run_id)
         run.log(con)
+    _follow_exports(config, shrinks)
     return run
 
 
@@ -62,13 +66,23 @@ def run_all(config: Config, full_refresh: bool = False, progress=None,
     found = models.discover(config.user_models)
     price_list = prices.load(config.prices) if config.prices else None
     sources = select_sources(config, ())
-    with publish.writing(config.db, wait, "run", keep=config.keep) as con:
+    shrinks = content.needs_rewrite(config.db, sources)
+    with publish.writing(config.db, wait, "run", keep=config.keep, compact=shrinks) as con:
         run = RunSummary("run")
         run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
                               run_id=run.run_id)
         run.built = _build(con, config, found, price_list, None, progress, full_refresh)
         run.log(con)
+    _follow_exports(config, shrinks)
     return run
+
+
+def _follow_exports(config: Config, shrunk: bool) -> None:
+    """A source now keeps less text (ingest/content.py): the file was rewritten without
+    it, and so is every export recorded beside it."""
+    if shrunk:
+        export.export_again(config.db, config.output_mode,
+                            "the warehouse now keeps less text", "the text it dropped")
 
 
 def _build(con, config: Config, found, price_list, select, progress, full=False):

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from warehouse import models, pipeline, publish
+from warehouse import export, models, pipeline, publish
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
 from warehouse.files import append_line
@@ -82,7 +82,8 @@ def forget(config: Config, who: str, requested_by: str, reason: str | None = Non
             [done.erasure_id, requested_by, reason, done.identifiers, done.rows_removed,
              json.dumps({"rows": done.rows, "models_rebuilt": done.models_built})])
         run.log(con)
-    done.exports = _update_exports(config.db, config.output_mode)
+    done.exports = export.export_again(config.db, config.output_mode,
+                                       "the erasure is published", "the person")
     return done
 
 
@@ -133,25 +134,6 @@ def reapply(con, warehouse: Path) -> int:
                     erasure.erase(con, raw, spec)
                     quarantine.drop_forgotten(con, raw, spec)
     return len(missing)
-
-
-def _update_exports(warehouse: Path, mode: int) -> list[Path]:
-    """Export again into every folder exported to before: the days that held the person
-    are rewritten without them."""
-    from warehouse import export
-    from warehouse.files import outputs
-
-    updated = []
-    for folder in export.recorded(warehouse):
-        try:
-            with outputs(mode):
-                export.export_parquet(warehouse, folder)
-        except WarehouseError as exc:
-            raise WarehouseError(
-                f"the erasure is published, but export {folder} still holds the person: "
-                f"{exc}; run 'warehouse export --output {folder}' or delete it") from None
-        updated.append(folder)
-    return updated
 
 
 def _identities(con, who: str) -> set[str]:

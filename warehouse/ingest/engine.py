@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import duckdb
 
 from warehouse.errors import WarehouseError, one_line
-from warehouse.ingest import erasure, quarantine
+from warehouse.ingest import content, erasure, quarantine
 from warehouse.ingest.sources import attached_source, kind_of
 from warehouse.ingest.tables import TableSpec
 
@@ -78,8 +78,13 @@ def _ingest_all(con, pairs, full_refresh: bool, progress, run_id: str,
     con.execute("BEGIN TRANSACTION")
     try:
         erased = erasure.any_erased(con)
+        modes = content.recorded(con)
         for source, src in pairs:
-            for spec in kind_of(source.kind).tables:
+            kind = kind_of(source.kind)
+            if modes.get(source.name, source.content) != source.content:
+                _ensure_raw_tables(con, kind)
+                content.settle(con, source.name, kind, source.content)
+            for spec in kind.tables:
                 if progress:
                     progress(source.name, spec.name)
                 started = time.monotonic()
@@ -87,7 +92,7 @@ def _ingest_all(con, pairs, full_refresh: bool, progress, run_id: str,
                 try:
                     result = _ingest_table(con, source, src, spec, full_refresh, erased,
                                            tolerantly)
-                    src.release()
+                    src.release(con)
                 except duckdb.Error as exc:
                     if (src.dialect == "sqlite" and not tolerantly
                             and quarantine.is_unreadable(exc)):
@@ -102,6 +107,7 @@ def _ingest_all(con, pairs, full_refresh: bool, progress, run_id: str,
                 result.seconds = time.monotonic() - started
                 _log_run(con, run_id, source, result)
                 results.append(result)
+            content.record(con, source.name, source.content)
         con.execute("COMMIT")
     except BaseException:
         try:
@@ -119,7 +125,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
     con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{source.kind}")
     _record_presence(con, source, spec.name, columns)
     if columns is None:
-        _ensure_raw_table(con, raw, spec, stage=None)
+        _ensure_raw_table(con, raw, spec)
         return TableResult(source.name, spec.name, "absent")
     missing = [c for c in spec.required if c not in columns]
     if missing:
@@ -128,32 +134,43 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
             f"source {source.name!r}: table {spec.name} has no column {missing[0]!r}; "
             f"{src.display} is not {kind.description} of a supported version "
             f"(supported: {kind.versions})")
-    watermark = None if full_refresh else _watermark(con, source.name, spec.name)
+    watermark = (None if full_refresh or _reconciliation_due(con, source.name, spec)
+                 else _watermark(con, source.name, spec))
     incremental = spec.cursor is not None and watermark is not None
     columns = {c: t for c, t in columns.items() if c not in spec.skip_columns}
-    select_list = _select_list(spec, columns, src.tables)
-    read = {c: t for c, t in columns.items() if c not in _dropped(spec, src.tables)}
+    mode = source.content
+    read = content.plan(spec, columns, mode, src.dialect, _dropped(spec, src.tables))
+    # messages that exist only in the chat JSON (Open WebUI < 0.8) become message rows
+    history = spec.history_in if spec.history_in in read.source else None
     where = _cursor_filter(spec, watermark, src.dialect) if incremental else "1 = 1"
+    if incremental and spec.changed_with:
+        where = _with_parents(con, source, src, spec, where)
     if not incremental:  # every row is read again: earlier findings are redone
         quarantine.clear(con, source.name, spec)
     if tolerantly:
         relation = _read_tolerantly(con, src, spec, read, where, "_read", source.name,
                                     erased)
     elif incremental:
-        relation = src.query_relation(spec.name, list(read), where)
+        relation = src.query_relation(spec.name, read.source, where)
     else:
-        relation = src.table_relation(spec.name)
-    stage = (f"SELECT {select_list}, ?::VARCHAR AS _source, now() AS _ingested_at, "
+        relation = src.whole_table(spec.name, read.source)
+    stage = (f"SELECT {read.stage}, ?::VARCHAR AS _source, now() AS _ingested_at, "
              f"NULL::TIMESTAMPTZ AS _deleted_at FROM {relation}")
-    first_copy = not incremental and (not _table_exists(con, raw) or not con.execute(
-        f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
+    first_copy = not incremental and not history and (
+        not _table_exists(con, raw) or not con.execute(
+            f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
     unique = src.is_unique(spec.name, spec.key)
     result = TableResult(source.name, spec.name, "incremental" if incremental else "full")
+
+    def previews() -> None:
+        if spec.preview_of and mode != "none":
+            content.fill_previews(con, raw, source.name, lambda ids: _texts_by_key(
+                con, src, spec.name, spec.key[0], spec.preview_of, ids))
+
     if first_copy:
         # Nothing of this source yet: stream the source straight into raw (no staging
         # copy to hold in memory, nothing to merge or flag).
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage} LIMIT 0", [source.name])
-        _ensure_raw_table(con, raw, spec, stage="_stage")
+        _ensure_raw_table(con, raw, spec, read.types)
         row = con.execute(f"INSERT INTO {raw} BY NAME {stage}", [source.name]).fetchone()
         copied = int(row[0]) if row else 0
         if erased:  # people forgotten earlier stay forgotten
@@ -164,9 +181,10 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
             copied -= quarantine.set_aside_duplicates(con, raw, spec, source.name,
                                                       "_source = ?", [source.name])
         result.rows_read = result.rows_inserted = copied
+        previews()
         if spec.cursor:
             _store_watermark(con, source.name, spec, watermark, _rows_of(raw, source.name))
-        con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _read")
+        con.execute("DROP TABLE IF EXISTS _read")
         return result
     con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}", [source.name])
     if erased:
@@ -176,8 +194,10 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
     quarantine.set_aside_keyless(con, "_stage", spec, source.name)
     if not unique:
         quarantine.set_aside_duplicates(con, "_stage", spec, source.name)
-    _ensure_raw_table(con, raw, spec, stage="_stage")
+    _ensure_raw_table(con, raw, spec, read.types)
     result.rows_read = con.execute("SELECT count(*) FROM _stage").fetchone()[0]
+    if history:
+        _take_history(con, source, spec, mode, "_stage")
     if not incremental:  # the stage holds every key the source has
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_stage")
     if result.rows_read:
@@ -186,6 +206,10 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
     result.rows_inserted = (con.execute("SELECT count(*) FROM _stage").fetchone()[0]
                             - result.rows_updated)
     con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _stage")
+    if history:  # the messages of the chats that changed
+        content.replace_history(con, _messages_table(source), source.name,
+                                "(SELECT * FROM _history WHERE chat_id IN "
+                                "(SELECT id FROM _stage))")
     if incremental and _source_count(con, src, spec) != _live_count(con, raw, source.name):
         # Only a table whose count differs needs every key read back (a full scan of the
         # source): counting is cheap, reading 10M keys each night is not. The keys tell
@@ -204,27 +228,60 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
                         + src.keys_relation(spec.name, spec.key))
 
             def rows_of(late_keys: str) -> str:
-                return src.rows_with_keys(con, spec.name, spec.key, late_keys)
+                return src.rows_with_keys(con, spec.name, spec.key, late_keys, read.source)
         result.rows_deleted = _flag_deleted(con, raw, spec, source.name, "_keys")
-        late = _copy_late_rows(con, raw, spec, source.name, rows_of, select_list, erased,
-                               unique)
+        late = _copy_late_rows(con, raw, spec, source.name, rows_of, read.stage, erased,
+                               unique, (lambda rows: _take_history(
+                                   con, source, spec, mode, rows, replace=True))
+                               if history else None)
         result.rows_read += late
         result.rows_inserted += late
+    if history and result.rows_deleted:
+        content.flag_history(con, raw, _messages_table(source), source.name)
+    previews()
     if spec.cursor:
         _store_watermark(con, source.name, spec, watermark, "_stage")
     con.execute("DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _keys; "
                 "DROP TABLE IF EXISTS _late; DROP TABLE IF EXISTS _read; "
-                "DROP TABLE IF EXISTS _read_all")
+                "DROP TABLE IF EXISTS _read_all; DROP TABLE IF EXISTS _history")
     return result
 
 
-def _read_tolerantly(con, src, spec: TableSpec, columns: dict[str, str], where: str,
+def _texts_by_key(con, src, table: str, key: str, column: str, ids: list) -> str:
+    """(key, content) of the rows with `ids`; from SQLite as hex, so a text that is not
+    UTF-8 becomes NULL rather than failing the run."""
+    if src.dialect != "sqlite":
+        return src.rows_by_key(con, table, {key: f'"{key}"', "content": f'"{column}"'},
+                               key, ids)
+    rows = src.rows_by_key(
+        con, table, {key: f'"{key}"', "content": f'iif("{column}" IS NULL, NULL, hex("{column}"))'},
+        key, ids)
+    return f'(SELECT "{key}", try(decode(unhex(content))) AS content FROM {rows})'
+
+
+def _take_history(con, source, spec: TableSpec, mode: str, rows: str,
+                  replace: bool = False) -> None:
+    """The messages in the chat JSON of `rows` (a temporary table of chat rows) as
+    `_history`, stored at once when `replace`; the JSON itself stays only in "full"."""
+    content.extract_history(con, rows, spec.history_in, mode, "_history")
+    if replace:
+        content.replace_history(con, _messages_table(source), source.name, "_history")
+    if mode != "full":
+        con.execute(f'UPDATE {rows} SET "{spec.history_in}" = NULL')
+
+
+def _messages_table(source) -> str:
+    kind = kind_of(source.kind)
+    return f'raw_{kind.name}."{next(t.name for t in kind.tables if t.preview_of)}"'
+
+
+def _read_tolerantly(con, src, spec: TableSpec, read: content.Read, where: str,
                      name: str, source_name: str, erased: bool) -> str:
     """Read rows through their hex text so that no value fails the read; list the values
     that do not fit their column (they become NULL); return the typed rows' relation."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT "
-                f"{quarantine.typed_columns(columns)} FROM "
-                f"{src.hex_relation(spec.name, list(columns), where)}")
+                f"{quarantine.typed_columns(read.source_types)} FROM "
+                f"{src.hex_relation(spec.name, read.source, where)}")
     if erased:
         erasure.erase(con, name, spec)
     if where != "1 = 1":
@@ -239,17 +296,18 @@ def _dropped(spec: TableSpec, source_tables: set[str]) -> tuple[str, ...]:
     return ()
 
 
-def _select_list(spec: TableSpec, columns: dict[str, str], source_tables: set[str]) -> str:
-    """Every source column, typed as the source declares it; JSON travels as text."""
-    dropped = _dropped(spec, source_tables)
-    parts = []
-    for name, dtype in columns.items():
-        target = "VARCHAR" if dtype.upper() in ("JSON", "JSONB") else dtype
-        if name in dropped:
-            parts.append(f'NULL::{target} AS "{name}"')
-        else:
-            parts.append(f'CAST("{name}" AS {target}) AS "{name}"')
-    return ", ".join(parts)
+def _with_parents(con, source, src, spec: TableSpec, where: str) -> str:
+    """Also the rows whose parent row changed since the parent's watermark (a message
+    of a chat that Open WebUI wrote again): both filters run on the source's indexes."""
+    table, column = spec.changed_with
+    parent = next(t for t in kind_of(source.kind).tables if t.name == table)
+    watermark = _watermark(con, source.name, parent)
+    if watermark is None or table not in src.tables:
+        return where
+    relation = f'"{src.schema}"."{table}"' if src.dialect == "postgres" else f'"{table}"'
+    keys = ", ".join(f'"{k}"' for k in parent.key)
+    return (f'({where}) OR "{column}" IN (SELECT {keys} FROM {relation} WHERE '
+            f"{_cursor_filter(parent, watermark, src.dialect)})")
 
 
 def _cursor_filter(spec: TableSpec, watermark: str, dialect: str) -> str:
@@ -274,15 +332,13 @@ def _cursor_filter(spec: TableSpec, watermark: str, dialect: str) -> str:
     raise ValueError(f"unknown cursor kind {spec.cursor_kind}")
 
 
-def _ensure_raw_table(con, raw: str, spec: TableSpec, stage: str | None) -> None:
-    """Create the raw table on first sight; add columns a newer source version brings."""
-    wanted = dict(spec.columns) | BOOKKEEPING_COLUMNS
-    if stage:
-        for name, dtype in con.execute(
-            "SELECT column_name, data_type FROM duckdb_columns() "
-            "WHERE table_name = ? AND database_name = 'temp' ORDER BY column_index", [stage]
-        ).fetchall():
-            wanted.setdefault(name, dtype)
+def _ensure_raw_table(con, raw: str, spec: TableSpec,
+                      types: dict[str, str] | None = None) -> None:
+    """Create the raw table on first sight; add columns a newer source version brings
+    (`types`: the staged columns)."""
+    wanted = spec.raw_columns | BOOKKEEPING_COLUMNS
+    for name, dtype in (types or {}).items():
+        wanted.setdefault(name, dtype)
     schema, table = raw.split(".", 1)
     table = table.strip('"')
     existing = {
@@ -324,10 +380,11 @@ def _drop_unchanged(con, raw: str, spec: TableSpec, source_name: str) -> None:
 
 def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str,
                     rows_of: Callable[[str], str], select_list: str, erased: bool = False,
-                    unique: bool = True) -> int:
+                    unique: bool = True, prepare: Callable[[str], None] | None = None) -> int:
     """Copy the rows whose keys the source has and raw has not live (never copied, or
     flagged deleted and back in the source, but not a forgotten person's); return how
-    many. `rows_of(late keys table)` is a relation holding at least those rows."""
+    many. `rows_of(late keys table)` is a relation holding at least those rows;
+    `prepare(table)` runs on them before they are stored."""
     con.execute(f"CREATE OR REPLACE TEMP TABLE _late AS SELECT k.* FROM _keys AS k "
                 f"ANTI JOIN (SELECT * FROM {raw} WHERE _source = ? AND _deleted_at IS NULL) "
                 f"AS r ON {_key_match(spec, 'k', 'r')}", [source_name])
@@ -343,6 +400,8 @@ def _copy_late_rows(con, raw: str, spec: TableSpec, source_name: str,
         erasure.erase(con, "_late_rows", spec)
     if not unique:
         quarantine.set_aside_duplicates(con, "_late_rows", spec, source_name)
+    if prepare:
+        prepare("_late_rows")
     con.execute(f"DELETE FROM {raw} AS r USING _late_rows AS k WHERE r._source = ? AND "
                 f"{_key_match(spec, 'r', 'k')}", [source_name])
     row = con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _late_rows").fetchone()
@@ -378,11 +437,24 @@ def _flag_deleted(con, raw: str, spec: TableSpec, source_name: str, keys: str) -
     return int(row[0]) if row else 0
 
 
-def _watermark(con, source_name: str, table: str) -> str | None:
+def _watermark(con, source_name: str, spec: TableSpec) -> str | None:
+    """The newest cursor value copied; none when it was kept for another cursor column
+    (the table is then read whole once)."""
     row = con.execute(
-        "SELECT cursor_value FROM _warehouse.watermarks WHERE source_name = ? AND table_name = ?",
-        [source_name, table]).fetchone()
-    return row[0] if row else None
+        "SELECT cursor_value, cursor_column FROM _warehouse.watermarks "
+        "WHERE source_name = ? AND table_name = ?", [source_name, spec.name]).fetchone()
+    return row[0] if row and row[1] == spec.cursor else None
+
+
+def _reconciliation_due(con, source_name: str, spec: TableSpec) -> bool:
+    """Whether the table's last whole read is older than its reconciliation period."""
+    if spec.reconcile_days is None:
+        return False
+    last = con.execute(
+        "SELECT max(finished_at) >= now() - to_days(?::INTEGER) FROM _warehouse.ingest_runs "
+        "WHERE source_name = ? AND table_name = ? AND mode = 'full'",
+        [spec.reconcile_days, source_name, spec.name]).fetchone()[0]
+    return last is False
 
 
 def _rows_of(raw: str, source_name: str) -> str:
@@ -446,6 +518,10 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
     from warehouse.ingest.sources import KINDS
 
     for kind in KINDS.values():
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{kind.name}")
-        for spec in kind.tables:
-            _ensure_raw_table(con, f'raw_{kind.name}."{spec.name}"', spec, stage=None)
+        _ensure_raw_tables(con, kind)
+
+
+def _ensure_raw_tables(con, kind) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS raw_{kind.name}")
+    for spec in kind.tables:
+        _ensure_raw_table(con, f'raw_{kind.name}."{spec.name}"', spec)

@@ -6,13 +6,51 @@ and columns that older versions lack are optional here and arrive as NULL.
 
 from __future__ import annotations
 
-from warehouse.ingest.tables import SourceKind, TableSpec
+from warehouse.ingest.tables import Derived, SourceKind, TableSpec
 
+
+def _json_count(name: str, column: str) -> Derived:
+    """How many entries a JSON list column holds (attached files, cited sources)."""
+    return Derived(
+        name, column, "BIGINT",
+        sqlite="CASE WHEN json_valid({c}) AND json_type({c}) = 'array' "
+               "THEN json_array_length({c}) END",
+        postgres="CASE WHEN json_typeof({c}::json) = 'array' "
+                 "THEN json_array_length({c}::json) END",
+        duckdb="CASE WHEN json_valid({c}) AND json_type({c}::json) = 'ARRAY' "
+               "THEN json_array_length({c}::json) END",
+        json=True)
+
+
+# What a message's text tells the reports without the text: its length, whether an
+# error was recorded (its JSON may quote the provider's message), attachments, sources.
+MESSAGE_FACTS = (
+    Derived("content_length", "content", "BIGINT", sqlite="length({c})",
+            postgres="length({c}::text)", duckdb="length({c})"),
+    Derived("error_recorded", "error", "BOOLEAN",
+            sqlite="({c} IS NOT NULL AND {c} NOT IN ('null', '{}', '\"\"'))",
+            postgres="({c} IS NOT NULL AND {c}::text NOT IN ('null', '{}', '\"\"'))",
+            duckdb="coalesce({c} NOT IN ('null', '{}', '\"\"'), false)"),
+    _json_count("files_count", "files"),
+    _json_count("sources_count", "sources"),
+)
+
+# Read by created_at, which Open WebUI indexes: updated_at is not indexed and is the last
+# column, so finding changed rows by it reads every row's whole record (long text
+# included) every night. A message is written while its answer streams (usage lands at
+# the end): the look-back of a day re-reads those. Open WebUI writes a message together
+# with its chat (Chats.upsert_message_to_chat_by_id_and_message_id sets chat.updated_at,
+# which is indexed), so the messages of chats written since the last run are read too:
+# an edited question, usage written later. A row changed behind the app's back is read
+# by the weekly reconciliation, a read of the whole table's facts.
 CHAT_MESSAGE = TableSpec(
     name="chat_message",
     key=("id",),
-    cursor="updated_at",
+    cursor="created_at",
     cursor_kind="epoch",
+    overlap_seconds=86_400,
+    reconcile_days=7,
+    changed_with=("chat", "chat_id"),
     optional=True,  # since 0.8.0; before that messages live only in chat.chat JSON
     required=("id", "chat_id", "role", "model_id", "usage", "created_at"),
     person_columns=("user_id",),
@@ -23,6 +61,10 @@ CHAT_MESSAGE = TableSpec(
         "done": "BOOLEAN", "error": "VARCHAR", "usage": "VARCHAR", "created_at": "BIGINT",
         "updated_at": "BIGINT",
     },
+    # meta holds the message's follow-ups and attachments' names: kept in "full" only
+    text_columns={"content": "full", "error": "full", "meta": "full"},
+    derived=MESSAGE_FACTS,
+    preview_of="content",
 )
 
 CHAT = TableSpec(
@@ -38,9 +80,12 @@ CHAT = TableSpec(
         "archived": "BOOLEAN", "meta": "VARCHAR",
     },
     # The whole conversation JSON duplicates chat_message; copy it only for databases
-    # that have no chat_message table (the JSON is then the only record of messages).
+    # that have no chat_message table (the JSON is then the only record of messages),
+    # and there only in "full" mode: its messages become raw chat_message rows.
     heavy_columns=("chat",),
     heavy_unless_table="chat_message",
+    text_columns={"title": "preview", "chat": "full"},
+    history_in="chat",
 )
 
 USER = TableSpec(
@@ -92,6 +137,9 @@ FEEDBACK = TableSpec(
         "id": "VARCHAR", "user_id": "VARCHAR", "type": "VARCHAR", "data": "VARCHAR",
         "meta": "VARCHAR", "created_at": "BIGINT", "updated_at": "BIGINT",
     },
+    # data also holds the user's comment and reason (their words); snapshot, never
+    # copied, the whole chat
+    kept_keys={"data": ("model_id", "rating")},
 )
 
 TAG = TableSpec(

@@ -62,7 +62,11 @@ class ShortReads:
 
     def relation(self, select: str, table: str, where: str) -> str:
         """A temporary table of `SELECT select FROM table WHERE where` (SQLite SQL), read
-        range by range."""
+        range by range: rowid ranges for a whole table, else the matching rowids (found
+        on the source's indexes, the rows themselves untouched) a batch at a time, so a
+        cursor's read costs what its rows do, not a pass over the table."""
+        if where != "1 = 1":
+            return self._matching(select, table, where)
         name = f"_short_read_{next(_names)}"
         bounds = self._bounds(table)
         if bounds is None:  # a table without rowid, or an empty one: one statement
@@ -82,13 +86,25 @@ class ShortReads:
             first, start = False, end
         return name
 
-    def rows_with(self, table: str, column: str, values: list, batch: int = 500) -> str:
+    def _matching(self, select: str, table: str, where: str, batch: int = 2_000) -> str:
+        try:
+            rowids = self._fetch(f'SELECT rowid FROM "{table}" WHERE {where}').column(0)
+        except duckdb.Error:  # a table without rowid: one statement
+            name = f"_short_read_{next(_names)}"
+            self._append(name, f'SELECT {select} FROM "{table}" WHERE {where}', first=True)
+            return name
+        return self.rows_with(table, "rowid", sorted(int(r) for r in rowids.to_pylist()),
+                              batch, select, quoted=False)
+
+    def rows_with(self, table: str, column: str, values: list, batch: int = 500,
+                  select: str = "*", quoted: bool = True) -> str:
         """A temporary table of the rows whose `column` is one of `values`: lookups on
         the source's index, a few hundred keys a statement."""
         name = f"_short_read_{next(_names)}"
         for start in range(0, max(len(values), 1), batch):
-            listed = ", ".join(_literal(v) for v in values[start:start + batch]) or "NULL"
-            self._append(name, f'SELECT * FROM "{table}" WHERE "{column}" IN ({listed})',
+            listed = ", ".join(sql_literal(v) for v in values[start:start + batch]) or "NULL"
+            key = f'"{column}"' if quoted else column
+            self._append(name, f'SELECT {select} FROM "{table}" WHERE {key} IN ({listed})',
                          first=start == 0)
         return name
 
@@ -149,8 +165,8 @@ class ShortReads:
         return f"sqlite_query('{self.alias}', '{sql.replace(chr(39), chr(39) * 2)}')"
 
 
-def _literal(value) -> str:
-    """A key as SQLite SQL: integers as they are, anything else as text."""
+def sql_literal(value) -> str:
+    """A key as SQL: integers as they are, anything else as text."""
     if value is None:
         return "NULL"
     if isinstance(value, int) and not isinstance(value, bool):

@@ -13,7 +13,7 @@ from warehouse import db
 from warehouse.db import load_extension
 from warehouse.errors import WarehouseError, one_line, redact
 from warehouse.ingest import litellm, openwebui
-from warehouse.ingest.short_reads import ShortReads, in_rollback_mode
+from warehouse.ingest.short_reads import ShortReads, in_rollback_mode, sql_literal
 from warehouse.ingest.tables import SourceKind
 
 KINDS: dict[str, SourceKind] = {kind.name: kind for kind in (openwebui.KIND, litellm.KIND)}
@@ -45,6 +45,7 @@ class AttachedSource:
     not_null: dict[str, set[str]] = field(default_factory=dict)
     # a SQLite source in rollback-journal mode is read in short transactions
     short: ShortReads | None = None
+    made: list[str] = field(default_factory=list)  # temporary tables, for release()
 
     @property
     def tables(self) -> set[str]:
@@ -55,10 +56,35 @@ class AttachedSource:
             return self.short.relation("*", table, "1 = 1")
         return f'{self.alias}."{self.schema}"."{table}"'
 
-    def query_relation(self, table: str, columns: list[str], where: str) -> str:
-        """A relation that runs the query on the source itself, so its index serves the
-        WHERE (DuckDB's scanners would read the whole table)."""
-        return self._on_source(", ".join(f'"{c}"' for c in columns), table, where)
+    def query_relation(self, table: str, select: dict[str, str], where: str) -> str:
+        """A relation that runs the query on the source itself (`select`: name -> SQL in
+        its dialect), so its index serves the WHERE and facts about long text are
+        computed there (DuckDB's scanners would read every column of every row)."""
+        return self._on_source(_select_sql(select), table, where)
+
+    def whole_table(self, table: str, select: dict[str, str]) -> str:
+        """Every row of `table` as `select` reads it: the scanner when that selects plain
+        columns, the source's own query when it computes facts."""
+        if self.short is None and all(expr == _quoted(name) for name, expr in select.items()):
+            return self.table_relation(table)  # the scanner reads only the columns used
+        return self.query_relation(table, select, "1 = 1")
+
+    def rows_by_key(self, con, table: str, select: dict[str, str], column: str,
+                    values: list, batch: int = 1000) -> str:
+        """A temporary table of the rows whose `column` is one of `values`, looked up on
+        the source's index a batch at a time; dropped by release()."""
+        if self.short is not None:
+            return self.short.rows_with(table, column, values, select=_select_sql(select))
+        name = f"_by_key_{next(_aliases)}"
+        for start in range(0, max(len(values), 1), batch):
+            listed = ", ".join(sql_literal(v) for v in values[start:start + batch]) or "NULL"
+            relation = self._on_source(_select_sql(select), table, f'"{column}" IN ({listed})')
+            if start == 0:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {relation}")
+                self.made.append(name)
+            else:
+                con.execute(f"INSERT INTO {name} SELECT * FROM {relation}")
+        return name
 
     def keys_relation(self, table: str, key: tuple[str, ...]) -> str:
         columns = ", ".join(f'"{k}"' for k in key)
@@ -66,14 +92,15 @@ class AttachedSource:
             return self.short.relation(columns, table, "1 = 1")
         return f"(SELECT {columns} FROM {self.table_relation(table)})"
 
-    def rows_with_keys(self, con, table: str, key: tuple[str, ...], keys: str) -> str:
+    def rows_with_keys(self, con, table: str, key: tuple[str, ...], keys: str,
+                       select: dict[str, str]) -> str:
         """A relation holding (at least) the rows whose key is in the run's table `keys`:
         the whole table for the scanners (a semi-join reads it as it streams), only
         those rows, looked up by key, when reads must stay short."""
         if self.short is None or len(key) != 1:
-            return self.table_relation(table)
+            return self.whole_table(table, select)
         values = [v for (v,) in con.execute(f'SELECT "{key[0]}" FROM {keys}').fetchall()]
-        return self.short.rows_with(table, key[0], values)
+        return self.short.rows_with(table, key[0], values, select=_select_sql(select))
 
     def count_relation(self, table: str, key: tuple[str, ...] = ()) -> str:
         """The table's count of rows (column n) that the warehouse keeps, counted by the
@@ -90,20 +117,23 @@ class AttachedSource:
             return f"(SELECT {int(n)} AS n)"
         return self._on_source(f"{counted} AS n", table, "1 = 1")
 
-    def release(self) -> None:
+    def release(self, con) -> None:
         """Free what was read for the table just ingested."""
         if self.short is not None:
             self.short.release()
+        for name in self.made:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+        self.made.clear()
 
     def is_unique(self, table: str, key: tuple[str, ...]) -> bool:
         return tuple(key) in self.unique_keys.get(table, [])
 
-    def hex_relation(self, table: str, columns: list[str], where: str) -> str:
+    def hex_relation(self, table: str, select: dict[str, str], where: str) -> str:
         """A SQLite read that no value can fail: every value as the hex of its text
         (NULL stays NULL), to be typed in DuckDB (ingest/quarantine.py)."""
-        select = ", ".join(
-            f'iif("{c}" IS NULL, NULL, hex("{c}")) AS "{c}"' for c in columns)
-        return self._on_source(select, table, where)
+        return self._on_source(_select_sql(
+            {name: f"iif(({expr}) IS NULL, NULL, hex({expr}))"
+             for name, expr in select.items()}), table, where)
 
     def _on_source(self, select: str, table: str, where: str) -> str:
         if self.short is not None:
@@ -174,6 +204,15 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
             pass
         if short:
             reader.close()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _select_sql(select: dict[str, str]) -> str:
+    return ", ".join(expr if expr == _quoted(name) else f"{expr} AS {_quoted(name)}"
+                     for name, expr in select.items())
 
 
 def _check_sqlite_file(name: str, path) -> None:

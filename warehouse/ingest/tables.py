@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+PREVIEW_COLUMN = "preview"
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A fact about a text column that the source computes in its own query, so the text
+    itself never leaves it. SQL per dialect over `{c}`, the quoted column; `duckdb` is
+    the same fact computed from a copy the warehouse already holds (older warehouses).
+    `json` facts need a JSON-typed column on PostgreSQL (NULL otherwise: a cast of
+    malformed text would fail the read)."""
+
+    name: str
+    column: str
+    dtype: str
+    sqlite: str
+    postgres: str
+    duckdb: str
+    json: bool = False
 
 
 @dataclass(frozen=True)
@@ -32,6 +51,12 @@ class TableSpec:
     # How far before the watermark a run re-reads: rows may land late (e.g. LiteLLM
     # writes spend logs in batches, dated by the request's start).
     overlap_seconds: int = 300
+    # A cursor that misses late edits of older rows: the whole table is read again when
+    # its last whole read is this many days old.
+    reconcile_days: int | None = None
+    # (parent table, column naming its row): a row is read again when its parent row's
+    # cursor moves (Open WebUI writes a chat's updated_at with each of its messages)
+    changed_with: tuple[str, str] | None = None
     # Where a person appears, for `warehouse forget`: rows whose `person_columns` hold the
     # person's id or email are theirs (removed); `person_refs` name them in a row that is
     # not theirs (set to NULL: a key's owner); `person_lists` are JSON lists of user ids
@@ -41,6 +66,26 @@ class TableSpec:
     person_refs: tuple[str, ...] = ()
     person_lists: tuple[str, ...] = ()
     chat_column: str | None = None
+    # Text the users wrote or read (warehouse/ingest/content.py): column -> the least
+    # content mode that keeps it ("preview" or "full"); NULL in the other modes.
+    text_columns: dict[str, str] = field(default_factory=dict)
+    derived: tuple[Derived, ...] = ()
+    # JSON columns reduced to these keys unless the mode is "full" (a feedback's data
+    # keeps its rating and model, not the comment)
+    kept_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The column whose first user message per chat is kept as a preview (chat_message)
+    preview_of: str | None = None
+    # The JSON column holding the messages of versions without chat_message: they are
+    # copied into raw chat_message as rows (chat), the JSON only kept in "full" mode
+    history_in: str | None = None
+
+    @property
+    def raw_columns(self) -> dict[str, str]:
+        """The columns of the raw table: the source's, the derived facts, the preview."""
+        extra = {d.name: d.dtype for d in self.derived}
+        if self.preview_of:
+            extra[PREVIEW_COLUMN] = "VARCHAR"
+        return dict(self.columns) | extra
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
--- One row per chat of every Open WebUI source with its first user message (the model chat
--- browser's preview); deleted chats stay, flagged. Incremental by the chat's creation day
--- (a chat that changes has its day rebuilt: models_sql/changed_days.sql); the preview's
--- text is decoded for the first message only.
+-- One row per chat of every Open WebUI source with its first user message cut to 200
+-- characters (the model chat browser's preview, placed by the ingest on that message:
+-- empty in "none" content mode); deleted chats stay, flagged. Incremental by the chat's
+-- creation day (a chat that changes has its day rebuilt: models_sql/changed_days.sql).
 -- incremental: created_at
 with chats as (
     select * from staging.stg_openwebui__chat
@@ -12,8 +12,8 @@ first_messages as (
     select
         m.source_name,
         m.chat_id,
-        _warehouse.content_text(arg_min(m.content_json, m.created_at)
-            filter (where m.role = 'user')) as first_message
+        arg_min(m.preview, m.created_at)
+            filter (where m.role = 'user' and m.preview is not null) as first_message
     from core.messages as m
     semi join chats on chats.source_name = m.source_name and chats.chat_id = m.chat_id
     group by m.source_name, m.chat_id
@@ -25,7 +25,7 @@ final as (
         chats.chat_id,
         chats.user_id,
         chats.title,
-        left(first_messages.first_message, 200) as first_message,
+        first_messages.first_message,
         chats.created_at,
         chats.updated_at,
         chats.updated_at_raw,

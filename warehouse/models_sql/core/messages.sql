@@ -1,12 +1,9 @@
 -- materialized: view
 -- One row per chat message of every Open WebUI source (all roles): chat_message rows, or
--- the chat JSON's messages for versions without that table. Shared-chat copies excluded.
+-- the chat JSON's messages for versions without that table (both arrive as raw
+-- chat_message rows). Shared-chat copies excluded.
 with from_table as (
     select * from staging.stg_openwebui__chat_message
-),
-
-from_json as (
-    select * from staging.stg_openwebui__chat_json_message
 ),
 
 shared_copies as (
@@ -17,8 +14,6 @@ shared_copies as (
 
 final as (
     select * from from_table
-    union all by name
-    select * from from_json
 )
 
 select *

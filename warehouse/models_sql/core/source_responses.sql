@@ -61,7 +61,7 @@ openwebui_events as (
         null::decimal(18, 9) as cost,
         null::varchar as cost_currency,
         null::decimal(18, 4) as credits,
-        case when r.error_json is null then 'success' else 'failure' end as status,
+        case when r.error_recorded then 'failure' else 'success' end as status,
         null::bigint as latency_ms,
         r.deleted_at is not null as deleted_in_source,
         -- Open WebUI counts a message as having usage when the column is not SQL NULL,

@@ -1,5 +1,11 @@
--- One row per Open WebUI chat_message row (user, assistant and system turns), from
--- raw_openwebui.chat_message (Open WebUI >= 0.8). Timestamps to UTC, token keys unified.
+-- One row per Open WebUI message (user, assistant and system turns), from
+-- raw_openwebui.chat_message: the chat_message table (Open WebUI >= 0.8), or for older
+-- versions the messages of each chat's JSON, turned into rows by the ingest with the
+-- ids Open WebUI's own back-fill gives them ('{chat_id}-{message_id}'). Timestamps to
+-- UTC, token keys unified. The text itself is kept only in "full" content mode
+-- (content_json, content_text); content_length, error_recorded, files_count and
+-- sources_count are computed by the source whatever the mode, and `preview` is set on
+-- each chat's first user message unless the mode is "none".
 with source as (
     select * from raw_openwebui.chat_message
 ),
@@ -15,9 +21,12 @@ renamed as (
         parent_id,
         content as content_json,
         _warehouse.content_text(content) as content_text,
+        content_length,
+        preview,
         usage as usage_json,
-        case when error is not null and error not in ('null', '{}', '""') then error end
-            as error_json,
+        coalesce(error_recorded, false) as error_recorded,
+        files_count,
+        sources_count,
         created_at as created_at_raw,
         _warehouse.epoch_to_ts(created_at) as created_at,
         _warehouse.epoch_to_ts(updated_at) as updated_at,
