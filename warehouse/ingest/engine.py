@@ -147,18 +147,21 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
         where = _with_parents(con, source, src, spec, where)
     if not incremental:  # every row is read again: earlier findings are redone
         quarantine.clear(con, source.name, spec)
+    first_copy = not incremental and not history and (
+        not _table_exists(con, raw) or not con.execute(
+            f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
     if tolerantly:
         relation = _read_tolerantly(con, src, spec, read, where, "_read", source.name,
                                     erased)
     elif incremental:
         relation = src.query_relation(spec.name, read.source, where)
+    elif first_copy:
+        relation = "{rows}"  # streamed: src.copy_whole_table below
     else:
         relation = src.whole_table(spec.name, read.source)
-    stage = (f"SELECT {read.stage}, ?::VARCHAR AS _source, now() AS _ingested_at, "
+    source_name = "'" + source.name.replace("'", "''") + "'"
+    stage = (f"SELECT {read.stage}, {source_name}::VARCHAR AS _source, now() AS _ingested_at, "
              f"NULL::TIMESTAMPTZ AS _deleted_at FROM {relation}")
-    first_copy = not incremental and not history and (
-        not _table_exists(con, raw) or not con.execute(
-            f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
     unique = src.is_unique(spec.name, spec.key)
     result = TableResult(source.name, spec.name, "incremental" if incremental else "full")
 
@@ -171,8 +174,12 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
         # Nothing of this source yet: stream the source straight into raw (no staging
         # copy to hold in memory, nothing to merge or flag).
         _ensure_raw_table(con, raw, spec, read.types)
-        row = con.execute(f"INSERT INTO {raw} BY NAME {stage}", [source.name]).fetchone()
-        copied = int(row[0]) if row else 0
+        insert = f"INSERT INTO {raw} BY NAME {stage}"
+        if tolerantly:
+            row = con.execute(insert).fetchone()
+            copied = int(row[0]) if row else 0
+        else:
+            copied = src.copy_whole_table(con, spec.name, read.source, insert, read.types)
         if erased:  # people forgotten earlier stay forgotten
             copied -= erasure.erase(con, raw, spec, "_source = ?", [source.name])
         copied -= quarantine.set_aside_keyless(con, raw, spec, source.name, "_source = ?",
@@ -186,7 +193,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
             _store_watermark(con, source.name, spec, watermark, _rows_of(raw, source.name))
         con.execute("DROP TABLE IF EXISTS _read")
         return result
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}", [source.name])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _stage AS {stage}")
     if erased:
         erasure.erase(con, "_stage", spec)
     if incremental and not tolerantly:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -68,23 +69,57 @@ class ShortReads:
         if where != "1 = 1":
             return self._matching(select, table, where)
         name = f"_short_read_{next(_names)}"
+        self.each_range(select, table, lambda chunk, first: self._store(name, chunk, first))
+        return name
+
+    def copy(self, select: str, table: str, insert: str, typed: str = "*") -> int:
+        """Every row of `table`, range by range, straight through `insert` (SQL reading
+        the relation `{rows}`): no temporary copy of the table; the rows inserted.
+        `typed` (DuckDB SQL over the SQLite rows, which come as text) types them on the
+        reader's thread."""
+        copied = [0]
+
+        def store(chunk, _first) -> None:
+            view = f"_short_copy_{next(_names)}"
+            self.con.register(view, chunk)
+            try:
+                row = self.con.execute(insert.replace("{rows}", view)).fetchone()
+                copied[0] += int(row[0]) if row else 0
+            finally:
+                self.con.unregister(view)
+
+        self.each_range(select, table, store, typed)
+        return copied[0]
+
+    def each_range(self, select: str, table: str, store, typed: str = "*") -> None:
+        """`store(rows, first)` for the rows of each rowid range, in order."""
         bounds = self._bounds(table)
         if bounds is None:  # a table without rowid, or an empty one: one statement
-            self._append(name, f'SELECT {select} FROM "{table}" WHERE {where}', first=True)
-            return name
+            store(self._fetch(f'SELECT {select} FROM "{table}"', typed), True)
+            return
         low, high = bounds
-        rows, rate, first, start = FIRST_ROWS, 0.0, True, low - 1
-        while first or start < high:
+
+        def fetch(start: int, end: int):
             began = time.monotonic()
-            end = min(start + rows, high)
-            self._append(name, f'SELECT {select} FROM "{table}" WHERE rowid > {start} AND '
-                               f"rowid <= {end} AND ({where})", first)
-            # the best rate seen sizes the next range: a range that waited for a
-            # writer's commit says nothing about how fast rows are read
-            rate = max(rate, (end - start) / max(time.monotonic() - began, 1e-4))
-            rows = int(min(MAX_ROWS, max(MIN_ROWS, rate * TARGET_SECONDS)))
-            first, start = False, end
-        return name
+            chunk = self._fetch(f'SELECT {select} FROM "{table}" WHERE rowid > {start} AND '
+                                f"rowid <= {end}", typed)
+            return chunk, (end - start) / max(time.monotonic() - began, 1e-4)
+
+        # The next range is read (on the reader, in a thread) while the last one is
+        # stored: both DuckDB instances work without the GIL, on two cores.
+        with ThreadPoolExecutor(max_workers=1) as reading:
+            start, end = low - 1, min(low - 1 + FIRST_ROWS, high)
+            pending, rate, first = reading.submit(fetch, start, end), 0.0, True
+            while pending is not None:
+                chunk, seen = pending.result()
+                # the best rate seen sizes the next range: a range that waited for a
+                # writer's commit says nothing about how fast rows are read
+                rate = max(rate, seen)
+                rows = int(min(MAX_ROWS, max(MIN_ROWS, rate * TARGET_SECONDS)))
+                start, end = end, min(end + rows, high)
+                pending = reading.submit(fetch, start, end) if start < high else None
+                store(chunk, first)
+                first = False
 
     def _matching(self, select: str, table: str, where: str, batch: int = 2_000) -> str:
         try:
@@ -132,14 +167,15 @@ class ShortReads:
             return None
         return int(low), int(high)
 
-    def _fetch(self, sql: str):
+    def _fetch(self, sql: str, typed: str = "*"):
         """The rows of one SQLite statement, in a transaction of its own, as Arrow."""
         deadline = time.monotonic() + RETRY_SECONDS
         while True:
             self.reader.execute("BEGIN")
             try:
                 self.reader.execute(f"SELECT * FROM {self._query('PRAGMA busy_timeout = 0')}")
-                rows = self.reader.execute(f"SELECT * FROM {self._query(sql)}").to_arrow_table()
+                rows = self.reader.execute(
+                    f"SELECT {typed} FROM {self._query(sql)}").to_arrow_table()
                 self.reader.execute("COMMIT")
                 return rows
             except duckdb.Error as exc:
@@ -149,7 +185,9 @@ class ShortReads:
             time.sleep(RETRY_PAUSE)
 
     def _append(self, name: str, sql: str, first: bool) -> None:
-        chunk = self._fetch(sql)
+        self._store(name, self._fetch(sql), first)
+
+    def _store(self, name: str, chunk, first: bool) -> None:
         view = f"{name}_chunk"
         self.con.register(view, chunk)
         try:

@@ -69,6 +69,18 @@ class AttachedSource:
             return self.table_relation(table)  # the scanner reads only the columns used
         return self.query_relation(table, select, "1 = 1")
 
+    def copy_whole_table(self, con, table: str, select: dict[str, str], insert: str,
+                         types: dict[str, str]) -> int:
+        """Run `insert` (SQL reading the relation `{rows}`) over every row of `table` as
+        `select` reads it (typed as `types`); the rows inserted. Read in short
+        transactions, the rows go straight in range by range, never held whole."""
+        if self.short is not None:
+            typed = ", ".join(f"CAST({_quoted(n)} AS {types[n]}) AS {_quoted(n)}"
+                              for n in select)
+            return self.short.copy(_select_sql(select), table, insert, typed)
+        row = con.execute(insert.replace("{rows}", self.whole_table(table, select))).fetchone()
+        return int(row[0]) if row else 0
+
     def rows_by_key(self, con, table: str, select: dict[str, str], column: str,
                     values: list, batch: int = 1000) -> str:
         """A temporary table of the rows whose `column` is one of `values`, looked up on
