@@ -23,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import pyarrow
 
 TARGET_SECONDS = 0.03  # one range's read; the writers' wait is at most about this
 FIRST_ROWS, MIN_ROWS, MAX_ROWS = 2_000, 200, 500_000
@@ -30,6 +31,7 @@ FIRST_ROWS, MIN_ROWS, MAX_ROWS = 2_000, 200, 500_000
 # (The scanner's own SQLite sleeps a whole second when it finds the file busy: it is
 # built without usleep, so each range runs with its busy timeout at 0.)
 RETRY_SECONDS, RETRY_PAUSE = 60.0, 0.003
+ROW_GROUP = 122_880  # DuckDB's rows per row group
 _names = itertools.count()
 
 
@@ -77,18 +79,28 @@ class ShortReads:
         the relation `{rows}`): no temporary copy of the table; the rows inserted.
         `typed` (DuckDB SQL over the SQLite rows, which come as text) types them on the
         reader's thread."""
-        copied = [0]
+        copied, waiting = [0], []
 
-        def store(chunk, _first) -> None:
+        def insert_waiting() -> None:
             view = f"_short_copy_{next(_names)}"
-            self.con.register(view, chunk)
+            self.con.register(view, pyarrow.concat_tables(waiting))
+            waiting.clear()
             try:
                 row = self.con.execute(insert.replace("{rows}", view)).fetchone()
                 copied[0] += int(row[0]) if row else 0
             finally:
                 self.con.unregister(view)
 
+        def store(chunk, _first) -> None:
+            # inserted a row group at a time: an INSERT per range (a few thousand rows)
+            # cost as much again as reading them
+            waiting.append(chunk)
+            if sum(len(c) for c in waiting) >= ROW_GROUP:
+                insert_waiting()
+
         self.each_range(select, table, store, typed)
+        if waiting:
+            insert_waiting()
         return copied[0]
 
     def each_range(self, select: str, table: str, store, typed: str = "*") -> None:

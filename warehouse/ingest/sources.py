@@ -86,7 +86,9 @@ class AttachedSource:
         """A temporary table of the rows whose `column` is one of `values`, looked up on
         the source's index a batch at a time; dropped by release()."""
         if self.short is not None:
-            return self.short.rows_with(table, column, values, select=_select_sql(select))
+            # ~1,500 primary-key lookups take the 30 ms a short read may hold the file
+            return self.short.rows_with(table, column, values, batch=1500,
+                                        select=_select_sql(select))
         name = f"_by_key_{next(_aliases)}"
         for start in range(0, max(len(values), 1), batch):
             listed = ", ".join(sql_literal(v) for v in values[start:start + batch]) or "NULL"
