@@ -198,11 +198,7 @@ def _realistic_chats(con, at: str, gap: int, lo: int, hi: int) -> None:
                                                   300)]}} FOR s IN range(3)])::VARCHAR
                END AS sources
         FROM sized, pool""")
-    con.execute("""
-        INSERT INTO src.chat_message (id, chat_id, user_id, role, parent_id, content,
-            model_id, files, sources, done, usage, created_at, updated_at)
-        SELECT id, chat_id, user_id, role, parent_id, to_json(text)::VARCHAR, model_id, files,
-               sources, true, usage, ts, ts FROM gen ORDER BY c, k""")
+    # chats first: PostgreSQL holds chat_message to its foreign key
     con.execute("""
         INSERT INTO src.chat (id, user_id, title, chat, created_at, updated_at, archived, meta)
         SELECT chat_id, any_value(user_id), title, json_object(
@@ -219,6 +215,11 @@ def _realistic_chats(con, at: str, gap: int, lo: int, hi: int) -> None:
                                  'usage', usage::JSON) AS message
               FROM gen)
         GROUP BY chat_id, title ORDER BY min(c)""")
+    con.execute("""
+        INSERT INTO src.chat_message (id, chat_id, user_id, role, parent_id, content,
+            model_id, files, sources, done, usage, created_at, updated_at)
+        SELECT id, chat_id, user_id, role, parent_id, to_json(text)::VARCHAR, model_id, files,
+               sources, true, usage, ts, ts FROM gen ORDER BY c, k""")
     con.execute("DROP TABLE gen")
 
 
