@@ -165,6 +165,13 @@ def fill_previews(con, raw: str, source_name: str, fetch: Callable[[list], str] 
     return written
 
 
+def messages_table(kind) -> str | None:
+    """The raw table of a source kind's messages (the one whose rows hold previews);
+    None for a kind without one (LiteLLM)."""
+    names = [t.name for t in kind.tables if t.preview_of]
+    return f"raw_{kind.name}.{quoted(names[0])}" if names else None
+
+
 def _count(cursor) -> int:
     row = cursor.fetchone()
     return int(row[0]) if row else 0
@@ -238,17 +245,22 @@ BEFORE_MODES = "before modes"
 
 def recorded(con) -> dict[str, str]:
     """The mode each source was last copied in (BEFORE_MODES: copied by a version that
-    kept everything and recorded no mode)."""
-    ensure_table(con)
-    modes = dict(con.execute(f"SELECT source_name, mode FROM {MODES_TABLE}").fetchall())
-    for (name,) in con.execute(
-            "SELECT DISTINCT source_name FROM _warehouse.source_tables WHERE present"
-    ).fetchall():
-        modes.setdefault(name, BEFORE_MODES)
+    kept everything and recorded no mode). Reads, so a reader's connection can ask."""
+    tables = {t for (t,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = '_warehouse' "
+        "AND database_name = current_database()").fetchall()}
+    modes = dict(con.execute(f"SELECT source_name, mode FROM {MODES_TABLE}").fetchall()
+                 ) if "content_modes" in tables else {}
+    if "source_tables" in tables:
+        for (name,) in con.execute(
+                "SELECT DISTINCT source_name FROM _warehouse.source_tables WHERE present"
+        ).fetchall():
+            modes.setdefault(name, BEFORE_MODES)
     return modes
 
 
 def record(con, source_name: str, mode: str) -> None:
+    ensure_table(con)
     con.execute(f"INSERT INTO {MODES_TABLE} VALUES (?, ?, now()) ON CONFLICT (source_name) "
                 "DO UPDATE SET mode = excluded.mode, since = excluded.since "
                 f"WHERE {MODES_TABLE}.mode <> excluded.mode", [source_name, mode])
@@ -266,31 +278,22 @@ def needs_rewrite(path: Path, sources) -> bool:
     except Exception:  # noqa: BLE001 - the job itself says what is wrong with the file
         return False
     try:
-        tables = {t for (t,) in con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = '_warehouse'"
-        ).fetchall()}
-        if "source_tables" not in tables:
-            return False
-        modes = dict(con.execute(f"SELECT source_name, mode FROM {MODES_TABLE}").fetchall()
-                     ) if "content_modes" in tables else {}
-        present = {n for (n,) in con.execute(
-            "SELECT DISTINCT source_name FROM _warehouse.source_tables WHERE present"
-        ).fetchall()}
+        modes = recorded(con)
     finally:
         con.close()
-    return any(
-        s.name in present and not keeps(s.content, modes.get(s.name, "full"))
-        for s in sources)  # a source copied before modes kept everything: "full"
+    # a source copied before modes kept everything: "full"
+    return any(s.name in modes and not keeps(s.content, modes[s.name].replace(
+        BEFORE_MODES, "full")) for s in sources)
 
 
 def settle(con, source_name: str, kind, mode: str) -> None:
     """Bring what is stored of `source_name` (copied in another mode) to `mode`: facts
     computed from stored text where they are missing, legacy chat JSON turned into
     message rows, previews placed, then every text the mode does not keep dropped."""
-    history_rows = {t.name for t in kind.tables if t.preview_of}
+    messages = messages_table(kind)
     for spec in kind.tables:
         raw = f"raw_{kind.name}.{quoted(spec.name)}"
-        stored = _columns(con, kind.name, spec.name)
+        stored = stored_columns(con, raw)
         for fact in spec.derived:
             if fact.column not in stored:
                 continue  # never copied (a column only "full" mode copies)
@@ -299,8 +302,7 @@ def settle(con, source_name: str, kind, mode: str) -> None:
                 f"{fact.duckdb.replace('{c}', quoted(fact.column))} WHERE _source = ? "
                 f"AND {quoted(fact.name)} IS NULL AND {quoted(fact.column)} IS NOT NULL",
                 [source_name])
-        if spec.history_in and _legacy(con, source_name, sorted(history_rows)[0]):
-            messages = f"raw_{kind.name}.{quoted(sorted(history_rows)[0])}"
+        if spec.history_in and _legacy(con, source_name, messages):
             extract_history(con, f"(SELECT * FROM {raw} WHERE _source = "
                                  f"'{source_name.replace(chr(39), chr(39) * 2)}' AND "
                                  f"{quoted(spec.history_in)} IS NOT NULL)",
@@ -325,26 +327,28 @@ def settle(con, source_name: str, kind, mode: str) -> None:
         _empty_undeclared(con, raw, spec, source_name)
 
 
-def _legacy(con, source_name: str, messages_table: str) -> bool:
+def _legacy(con, source_name: str, messages: str) -> bool:
     """Whether the source was last seen without its message table (Open WebUI < 0.8)."""
+    table = messages.split(".", 1)[1].strip('"')
     row = con.execute("SELECT present FROM _warehouse.source_tables WHERE source_name = ? "
-                      "AND table_name = ?", [source_name, messages_table]).fetchone()
+                      "AND table_name = ?", [source_name, table]).fetchone()
     return row is not None and not row[0]
 
 
-def _columns(con, kind: str, table: str) -> list[str]:
+def stored_columns(con, raw: str) -> list[str]:
+    """The columns of the warehouse table `raw` ('schema."table"'), none if it is absent."""
+    schema, table = raw.split(".", 1)
     return [c for (c,) in con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-        "AND database_name = current_database()", [f"raw_{kind}", table]).fetchall()]
+        "AND database_name = current_database()", [schema, table.strip('"')]).fetchall()]
 
 
 def _empty_undeclared(con, raw: str, spec: TableSpec, source_name: str) -> None:
     """Columns only "full" mode copies are emptied for this source. They stay in the
     table (DuckDB cannot drop a column a transaction has written to; an empty column
     takes no room)."""
-    schema, table = raw.split(".", 1)
     declared = set(spec.raw_columns) | {"_source", "_ingested_at", "_deleted_at"}
-    for column in _columns(con, schema.removeprefix("raw_"), table.strip('"')):
+    for column in stored_columns(con, raw):
         if column not in declared:
             con.execute(f"UPDATE {raw} SET {quoted(column)} = NULL WHERE _source = ? "
                         f"AND {quoted(column)} IS NOT NULL", [source_name])

@@ -142,6 +142,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
     read = content.plan(spec, columns, mode, src.dialect, _dropped(spec, src.tables))
     # messages that exist only in the chat JSON (Open WebUI < 0.8) become message rows
     history = spec.history_in if spec.history_in in read.source else None
+    messages = content.messages_table(kind_of(source.kind)) if history else None
     where = _cursor_filter(spec, watermark, src.dialect) if incremental else "1 = 1"
     if incremental and spec.changed_with:
         where = _with_parents(con, source, src, spec, where)
@@ -214,7 +215,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
                             - result.rows_updated)
     con.execute(f"INSERT INTO {raw} BY NAME SELECT * FROM _stage")
     if history:  # the messages of the chats that changed
-        content.replace_history(con, _messages_table(source), source.name,
+        content.replace_history(con, messages, source.name,
                                 "(SELECT * FROM _history WHERE chat_id IN "
                                 "(SELECT id FROM _stage))")
     if incremental and _source_count(con, src, spec) != _live_count(con, raw, source.name):
@@ -244,7 +245,7 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
         result.rows_read += late
         result.rows_inserted += late
     if history and result.rows_deleted:
-        content.flag_history(con, raw, _messages_table(source), source.name)
+        content.flag_history(con, raw, messages, source.name)
     previews()
     if spec.cursor:
         _store_watermark(con, source.name, spec, watermark, "_stage")
@@ -272,14 +273,10 @@ def _take_history(con, source, spec: TableSpec, mode: str, rows: str,
     `_history`, stored at once when `replace`; the JSON itself stays only in "full"."""
     content.extract_history(con, rows, spec.history_in, mode, "_history")
     if replace:
-        content.replace_history(con, _messages_table(source), source.name, "_history")
+        content.replace_history(con, content.messages_table(kind_of(source.kind)),
+                                source.name, "_history")
     if mode != "full":
         con.execute(f'UPDATE {rows} SET "{spec.history_in}" = NULL')
-
-
-def _messages_table(source) -> str:
-    kind = kind_of(source.kind)
-    return f'raw_{kind.name}."{next(t.name for t in kind.tables if t.preview_of)}"'
 
 
 def _read_tolerantly(con, src, spec: TableSpec, read: content.Read, where: str,
@@ -346,13 +343,7 @@ def _ensure_raw_table(con, raw: str, spec: TableSpec,
     wanted = spec.raw_columns | BOOKKEEPING_COLUMNS
     for name, dtype in (types or {}).items():
         wanted.setdefault(name, dtype)
-    schema, table = raw.split(".", 1)
-    table = table.strip('"')
-    existing = {
-        name for (name,) in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-            "AND database_name = current_database()", [schema, table]).fetchall()
-    }
+    existing = set(content.stored_columns(con, raw))
     if not existing:
         cols = ", ".join(f'"{n}" {t}' for n, t in wanted.items())
         con.execute(f"CREATE TABLE {raw} ({cols})")

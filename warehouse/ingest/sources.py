@@ -13,6 +13,7 @@ from warehouse import db
 from warehouse.db import load_extension
 from warehouse.errors import WarehouseError, one_line, redact
 from warehouse.ingest import litellm, openwebui
+from warehouse.ingest.content import quoted
 from warehouse.ingest.short_reads import ShortReads, in_rollback_mode, sql_literal
 from warehouse.ingest.tables import SourceKind
 
@@ -65,7 +66,7 @@ class AttachedSource:
     def whole_table(self, table: str, select: dict[str, str]) -> str:
         """Every row of `table` as `select` reads it: the scanner when that selects plain
         columns, the source's own query when it computes facts."""
-        if self.short is None and all(expr == _quoted(name) for name, expr in select.items()):
+        if self.short is None and all(expr == quoted(name) for name, expr in select.items()):
             return self.table_relation(table)  # the scanner reads only the columns used
         return self.query_relation(table, select, "1 = 1")
 
@@ -75,7 +76,7 @@ class AttachedSource:
         `select` reads it (typed as `types`); the rows inserted. Read in short
         transactions, the rows go straight in range by range, never held whole."""
         if self.short is not None:
-            typed = ", ".join(f"CAST({_quoted(n)} AS {types[n]}) AS {_quoted(n)}"
+            typed = ", ".join(f"CAST({quoted(n)} AS {types[n]}) AS {quoted(n)}"
                               for n in select)
             return self.short.copy(_select_sql(select), table, insert, typed)
         row = con.execute(insert.replace("{rows}", self.whole_table(table, select))).fetchone()
@@ -220,12 +221,8 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
             reader.close()
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _select_sql(select: dict[str, str]) -> str:
-    return ", ".join(expr if expr == _quoted(name) else f"{expr} AS {_quoted(name)}"
+    return ", ".join(expr if expr == quoted(name) else f"{expr} AS {quoted(name)}"
                      for name, expr in select.items())
 
 
