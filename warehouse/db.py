@@ -115,6 +115,17 @@ def connect(path: str | os.PathLike, read_only: bool = False,
     return con
 
 
+def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The column names of a table or view (`schema."name"`, or a temporary table's
+    name), none if it does not exist. Asked of the relation itself: DuckDB's catalog
+    functions list every attached database's catalog too, 20 ms a call with a
+    PostgreSQL source attached, and a job asks dozens of times."""
+    try:
+        return [d[0] for d in con.execute(f"SELECT * FROM {relation} LIMIT 0").description]
+    except duckdb.CatalogException:
+        return []
+
+
 def _open_error(path: Path, shown: Path, exc: Exception) -> str:
     if is_sqlite(path):
         return sqlite_refusal(shown)

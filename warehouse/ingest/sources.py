@@ -127,9 +127,7 @@ class AttachedSource:
         elif len(key) == 1 and key[0] not in self.not_null.get(table, ()):
             counted = f'count("{key[0]}")'
         if self.short is not None:
-            n = (self.short.value(f'SELECT {counted} FROM "{table}"')
-                 if counted.startswith("count(DISTINCT") else self.short.count(table, counted))
-            return f"(SELECT {int(n)} AS n)"
+            return f"(SELECT {self.short.count(table, counted)} AS n)"
         return self._on_source(f"{counted} AS n", table, "1 = 1")
 
     def release(self, con) -> None:
