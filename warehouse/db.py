@@ -14,7 +14,7 @@ from warehouse.errors import WarehouseError, one_line
 # Extensions come from the pinned PyPI wheels (duckdb-extension-<name>); the names DuckDB
 # expects for the files differ from the wheel names.
 _EXTENSION_FILES = {"sqlite": "sqlite_scanner", "postgres": "postgres_scanner"}
-DEFAULT_MEMORY_LIMIT = "1200MB"  # peak RSS of a job stays under 2 GB (benchmarks/)
+DEFAULT_MEMORY_LIMIT = "900MB"  # peak RSS of a job stays under 1.5 GB (benchmarks/)
 OFFLINE = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 BOOKKEEPING_DDL = """

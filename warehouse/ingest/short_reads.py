@@ -32,6 +32,9 @@ FIRST_ROWS, MIN_ROWS, MAX_ROWS = 2_000, 200, 500_000
 # built without usleep, so each range runs with its busy timeout at 0.)
 RETRY_SECONDS, RETRY_PAUSE = 60.0, 0.003
 ROW_GROUP = 122_880  # DuckDB's rows per row group
+# ... or fewer rows when they are long: 122,880 chats with their 22 KB history JSON
+# ("full" content) held 2.7 GB in Arrow before one INSERT.
+BATCH_BYTES = 64 << 20
 _names = itertools.count()
 
 
@@ -95,7 +98,8 @@ class ShortReads:
             # inserted a row group at a time: an INSERT per range (a few thousand rows)
             # cost as much again as reading them
             waiting.append(chunk)
-            if sum(len(c) for c in waiting) >= ROW_GROUP:
+            if (sum(len(c) for c in waiting) >= ROW_GROUP
+                    or sum(c.nbytes for c in waiting) >= BATCH_BYTES):
                 insert_waiting()
 
         self.each_range(select, table, store, typed)
