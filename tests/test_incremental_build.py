@@ -149,3 +149,42 @@ def test_changed_prices_rebuild_every_day(make_source, tmp_path):
                       f"valid_from = {day}\n")
     invoke("--db", str(db), "build", "--prices", str(prices), "--quiet")
     assert {last_build(db)[n][0] for n in INCREMENTAL} == {"full"}
+
+
+def test_nothing_new_rebuilds_nothing(make_source, tmp_path):
+    """A run with nothing new leaves every model as it is (the nightly run's fixed cost);
+    a change to a small table copied whole, or an ingest run alone before the build,
+    still rebuilds what reads it."""
+    src = make_source(sample.generate(seed=9, users=3, days=4, chats_per_user=2), "sqlite")
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    invoke("--db", str(db), "build", "--quiet")
+    everything = sorted(models.discover())
+    invoke("--db", str(db), "build", "--quiet")
+    assert set(last_build(db).values()) == {("unchanged", 0)}
+    assert sorted(last_build(db)) == everything
+
+    user = src.connect().execute('SELECT id FROM "user" ORDER BY id LIMIT 1').fetchone()[0]
+    src.execute('UPDATE "user" SET name = ? WHERE id = ?', ("Renamed Person", user))
+    invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    invoke("--db", str(db), "build", "--quiet")
+    assert last_build(db)["core.users"][0] == "full"
+    with warehouse.open(db) as wh:
+        assert wh.sql("SELECT count(*) FROM core.users WHERE name = 'Renamed Person'"
+                      ).item() == 1
+    invoke("--db", str(db), "build", "--quiet")
+    assert set(last_build(db).values()) == {("unchanged", 0)}
+
+
+def test_the_stored_reads_of_the_models_are_current():
+    """models_sql/read_tables.json spares every job a second of parsing; a model changed
+    without it is parsed again (right, only slower). Rewrite it with
+    `python -c "from warehouse import models; models.write_read_tables()"`."""
+    stored = (models.builtin_dir() / models.READ_TABLES_FILE).read_text()
+    found = models.discover()
+    for name, entry in json.loads(stored).items():
+        assert entry["reads"] == sorted(models._referenced_tables(found[name])), name
+        assert entry["sql_sha256"] == models._sql_hash(found[name]), (
+            f"{name} changed: rewrite {models.READ_TABLES_FILE} (see this test's docstring)")
+    assert set(json.loads(stored)) == {n for n, m in found.items()
+                                       if m.path.is_relative_to(models.builtin_dir())}

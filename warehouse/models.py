@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import graphlib
 import hashlib
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -17,10 +18,15 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import db
 from warehouse.errors import WarehouseError, one_line
 
 MACROS_FILE = "macros.sql"
 CHANGED_DAYS_FILE = "changed_days.sql"  # not a model: what an incremental build redoes
+# What sqlglot found each built-in model reading, by the hash of its SQL: parsing them
+# took a second of every job. A model changed since is parsed again;
+# tests/test_incremental_build.py keeps the file current (write_read_tables()).
+READ_TABLES_FILE = "read_tables.json"
 # Tables that models read but do not build: ingest writes them.
 EXTERNAL_SCHEMAS = re.compile(r"^(raw_[a-z0-9_]+|_warehouse)$")
 _HEADER = re.compile(r"^--\s*materialized:\s*(table|view)\s*$", re.MULTILINE)
@@ -59,8 +65,9 @@ def discover(extra_dir: Path | None = None) -> dict[str, Model]:
                     f"{path}: model {model.name} is already defined by {models[model.name].path}"
                 )
             models[model.name] = model
+    known = _known_reads()
     for model in models.values():
-        tables = _referenced_tables(model)
+        tables = known.get(_sql_hash(model)) or _referenced_tables(model)
         model.depends_on = {t for t in tables if t in models and t != model.name}
         model.external = {t for t in tables if t not in models}
         unknown = sorted(t for t in model.external
@@ -89,6 +96,29 @@ def _read_model(root: Path, path: Path) -> Model:
     if model.incremental and model.materialized != "table":
         raise WarehouseError(f"{path}: only a table can be built incrementally")
     return model
+
+
+def _sql_hash(model: Model) -> str:
+    return hashlib.sha256(model.sql.encode()).hexdigest()
+
+
+def _known_reads() -> dict[str, set[str]]:
+    try:
+        stored = json.loads((builtin_dir() / READ_TABLES_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {entry["sql_sha256"]: set(entry["reads"]) for entry in stored.values()}
+
+
+def write_read_tables() -> Path:
+    """Write READ_TABLES_FILE for the built-in models as sqlglot reads them now."""
+    builtin = {name: m for name, m in discover().items()
+               if m.path.is_relative_to(builtin_dir())}
+    path = builtin_dir() / READ_TABLES_FILE
+    path.write_text(json.dumps(
+        {name: {"sql_sha256": _sql_hash(m), "reads": sorted(_referenced_tables(m))}
+         for name, m in sorted(builtin.items())}, indent=1) + "\n")
+    return path
 
 
 def _referenced_tables(model: Model) -> set[str]:
@@ -165,6 +195,7 @@ class Plan:
     full: set[str]
     days: list | None  # None: no incremental model is built incrementally
     since: object = None
+    untouched: bool = False  # nothing any model reads changed: every model stays
 
 
 def build(con: duckdb.DuckDBPyConnection, models: dict[str, Model],
@@ -235,6 +266,8 @@ def _plan(con, models: dict[str, Model], order: list[str], macros: str, full: bo
         if (state.get(name) != _hash(m, macros) or m.depends_on & changed
                 or name not in present):
             changed.add(name)
+    if not full and not changed and _untouched(con, models, built_at):
+        return Plan(set(), [], untouched=True)
     rebuild_all: set[str] = set()  # incremental models that rebuild every day
     tainted: set[str] = set()  # ... and whatever reads them
     for name in order:
@@ -254,6 +287,35 @@ def _plan(con, models: dict[str, Model], order: list[str], macros: str, full: bo
     return Plan(rebuild_all, days, since)
 
 
+# Read by models, but a change to them changes the inputs hash (prices, rates, routes),
+# or only views read them (the quarantine, which core.quarantine shows live).
+_QUARANTINE = "_warehouse.ingest_quarantine"
+_HASHED_INPUTS = {"_warehouse.prices", "_warehouse.rates", "_warehouse.routes", _QUARANTINE}
+
+
+def _untouched(con, models: dict[str, Model], built_at: dict) -> bool:
+    """Whether no table any model reads changed since every model was last built: the
+    nightly run with nothing new then rebuilds nothing (a second of small tables and
+    views otherwise). Raw rows copied, changed or flagged deleted carry a later
+    _ingested_at or _deleted_at; a content mode changed (its text settled) has `since`."""
+    if any(built_at.get(name) is None for name in models):
+        return False
+    since = min(built_at[name] for name in models)
+    read = set().union(*(m.external for m in models.values())) - _HASHED_INPUTS
+    live = [n for n, m in models.items() if _QUARANTINE in m.external]
+    if any(not t.startswith("raw_") for t in read) or any(
+            models[n].materialized == "table" for n in downstream(models, live)):
+        return False  # a table we cannot date, or a table made of one
+    stamps = [f"SELECT max(_ingested_at) AS t FROM {t} UNION ALL "
+              f"SELECT max(_deleted_at) FROM {t}" for t in sorted(read)]
+    if db.columns_of(con, "_warehouse.content_modes"):
+        stamps.append("SELECT max(since) FROM _warehouse.content_modes")
+    if not stamps:
+        return True
+    latest = con.execute(f"SELECT max(t) FROM ({' UNION ALL '.join(stamps)})").fetchone()[0]
+    return latest is None or latest <= since
+
+
 def _record(con, models: dict[str, Model], order: list[str], macros: str) -> None:
     """What the next build compares against: each model's file, when it was built,
     and the prices and routes it was built with."""
@@ -268,7 +330,9 @@ def _build_one(con, model: Model, plan: Plan) -> BuildResult:
     schema = model.name.split(".")[0]
     started = time.monotonic()
     mode = "view" if model.materialized == "view" else "full"
-    if model.incremental and model.name not in plan.full:
+    if plan.untouched:
+        mode = "unchanged"
+    elif model.incremental and model.name not in plan.full:
         mode = "incremental" if plan.days else "unchanged"
     try:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
