@@ -640,6 +640,55 @@ def check(ctx, max_age, sources):
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than loopback needs [serve] api_keys.")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: a free one, named on start).")
+@click.option("--quiet", is_flag=True, help="No access log: the start line (naming the "
+              "address) and errors only.")
+@click.pass_context
+@user_errors
+def serve(ctx, host, port, quiet):
+    """Answer the reports over HTTP (JSON or CSV) from the published warehouse,
+    switching to each newly published snapshot without a restart. With [serve]
+    api_keys in the config every request needs 'Authorization: Bearer <key>'.
+
+    Example:
+
+        warehouse serve --port 8787
+
+        curl 'http://127.0.0.1:8787/api/reports/users?since=2026-11-01&limit=10'
+    """
+    from warehouse import serve as serve_module
+
+    cfg = _config(ctx)
+    if quiet:
+        logs.quiet()
+
+    def started(url):
+        click.echo(f"serving {cfg.db} at {url} (API: {url}/openapi.json); Ctrl-C stops",
+                   err=True)
+
+    serve_module.serve(cfg, host, port, quiet, started)
+
+
+@cli.command("new-api-key")
+def new_api_key():
+    """Make an API key for 'warehouse serve': the key is shown once, only its hash goes
+    into the config.
+
+    Example:
+
+        warehouse new-api-key
+    """
+    from warehouse.serve import keys
+
+    key, hashed = keys.new_key()
+    click.echo(f"key (give it to the client; it is not stored anywhere): {key}")
+    click.echo(f'config (add to warehouse.toml):\n[serve]\napi_keys = ["{hashed}"]')
+
+
+@cli.command()
 @click.option("--format", "fmt", type=click.Choice(["parquet"]), default="parquet",
               show_default=True, help="File format of the export.")
 @click.option("--output", required=True, type=click.Path(file_okay=False),

@@ -60,6 +60,8 @@ class Config:
     keep: int = 1
     # files written for people (reports, charts, dashboard, exports): owner-only by default
     output_mode: int = 0o600
+    # [serve] api_keys: the hashes of the keys `warehouse serve` accepts (warehouse/serve/)
+    api_key_hashes: tuple[str, ...] = ()
 
 
 def parse_url(url: str, base_dir: Path | None = None) -> SourceURL:
@@ -196,6 +198,7 @@ def _read(path: Path) -> Config:
                 f"the owner read and write and executes nothing, e.g. \"0640\", not "
                 f"{settings['output_mode']!r}")
         config.output_mode = mode
+    config.api_key_hashes = tuple(data.get("serve", {}).get("api_keys", ()))
     for name, spec in data.get("sources", {}).items():
         kind = spec.get("kind", "openwebui")
         source = make_source(name, kind, spec["url"], base,

@@ -17,11 +17,12 @@ from warehouse.errors import WarehouseError, did_you_mean
 
 @dataclass(frozen=True)
 class Key:
-    kind: type  # str, bool or int
+    kind: type  # str, bool, int or list (of texts matching `pattern`)
     meaning: str  # what a valid value is, for the message
     choices: tuple = ()
     low: int | None = None
     high: int | None = None
+    pattern: str | None = None
 
 
 WAREHOUSE_KEYS = {
@@ -42,7 +43,12 @@ SOURCE_KEYS = {
     "content": Key(str, '"none", "preview" or "full" (how much of the users\' text is kept)',
                    choices=("none", "preview", "full")),
 }
-SECTIONS = ("warehouse", "sources")
+SERVE_KEYS = {
+    "api_keys": Key(list, 'a list of key hashes in quotes, each "sha256:" and 64 hex digits '
+                          "(warehouse new-api-key prints one)",
+                    pattern=r"sha256:[0-9a-f]{64}"),
+}
+SECTIONS = ("warehouse", "sources", "serve")
 
 
 def check(data: dict, text: str, path: Path) -> None:
@@ -57,6 +63,7 @@ def check(data: dict, text: str, path: Path) -> None:
             raise where.error(section, None, f"{section} must be a [{section}] section, not "
                               f"{_shown(value)}")
     _check_table(where, "warehouse", data.get("warehouse", {}), WAREHOUSE_KEYS)
+    _check_table(where, "serve", data.get("serve", {}), SERVE_KEYS)
     for name, source in data.get("sources", {}).items():
         if not isinstance(source, dict):
             raise where.error("sources", name, f"[sources] {name} must be a [sources.{name}] "
@@ -76,7 +83,9 @@ def _check_table(where: _Lines, section: str, table: dict, keys: dict[str, Key])
         wrong_type = not isinstance(value, spec.kind) or (
             spec.kind is int and isinstance(value, bool))
         out_of_range = not wrong_type and (
-            (spec.choices and value not in spec.choices)
+            (spec.kind is list and not all(isinstance(v, str) and re.fullmatch(spec.pattern, v)
+                                           for v in value))
+            or (spec.choices and value not in spec.choices)
             or (spec.low is not None and not spec.low <= value <= spec.high)
             or (spec.kind is str and (not value.strip() or "\x00" in value)))
         if wrong_type or out_of_range:

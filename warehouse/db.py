@@ -66,19 +66,26 @@ def connect_reader(path: str | os.PathLike) -> duckdb.DuckDBPyConnection:
     if not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist: run 'warehouse ingest' first")
     con = duckdb.connect(":memory:", config=dict(OFFLINE))
-    catalog = path.stem if path.stem not in ("memory", "system", "temp", "main") else "wh"
-    catalog = '"' + catalog.replace('"', '""') + '"'
+    catalog = reader_catalog(path)
     try:
         con.execute(f"ATTACH '{_quoted(path)}' AS {catalog} (READ_ONLY)")
         con.execute(f"USE {catalog}")
     except duckdb.Error as exc:
         con.close()
         raise WarehouseError(_open_error(path, path, exc)) from None
-    con.execute("SET TimeZone = 'UTC'")  # marts are in UTC; reports convert explicitly
+    # marts are in UTC; reports convert explicitly. GLOBAL: the connection's cursors too
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
     _check_version_read_only(con, path)
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con
+
+
+def reader_catalog(path: Path) -> str:
+    """The quoted name a reader's connection knows the warehouse by (a cursor of it
+    starts in its in-memory catalog: `USE` this)."""
+    catalog = path.stem if path.stem not in ("memory", "system", "temp", "main") else "wh"
+    return '"' + catalog.replace('"', '""') + '"'
 
 
 def _quoted(path: Path) -> str:

@@ -85,23 +85,7 @@ def state(config: Config) -> dict:
     try:
         out["warehouse"]["duckdb_version"] = con.execute(
             "SELECT value FROM _warehouse.meta WHERE key = 'duckdb_version'").fetchone()[0]
-        out["watermarks"] = [
-            {"source": s, "table": t, "cursor": c, "value": v, "value_time": as_time(v),
-             "updated_at": as_time(u)}
-            for s, t, c, v, u in con.execute(
-                "SELECT source_name, table_name, cursor_column, cursor_value, updated_at "
-                "FROM _warehouse.watermarks ORDER BY ALL").fetchall()]
-        for name, kind, present, checked in con.execute(
-                "SELECT source_name, any_value(source_kind), count(*) FILTER (WHERE present),"
-                " max(checked_at) FROM _warehouse.source_tables GROUP BY ALL "
-                "ORDER BY 1").fetchall():
-            newest = max((w["value_time"] for w in out["watermarks"]
-                          if w["source"] == name and w["value_time"]), default=None)
-            newest = newest or as_time(checked)
-            out["sources"].append({"name": name, "kind": kind, "tables_present": present,
-                                   "last_ingest_at": as_time(checked),
-                                   "newest_data_at": newest,
-                                   "age_seconds": _seconds_since(newest)})
+        out["watermarks"], out["sources"] = sources(con)
         out["last_runs"] = [
             {"run_id": r, "command": c, "started_at": as_time(s), "seconds": sec,
              "rows_read": rows, "models_built": built}
@@ -115,6 +99,28 @@ def state(config: Config) -> dict:
     finally:
         con.close()
     return out
+
+
+def sources(con) -> tuple[list[dict], list[dict]]:
+    """The watermarks, and per source its last ingest and the age of its newest data."""
+    watermarks = [
+        {"source": s, "table": t, "cursor": c, "value": v, "value_time": as_time(v),
+         "updated_at": as_time(u)}
+        for s, t, c, v, u in con.execute(
+            "SELECT source_name, table_name, cursor_column, cursor_value, updated_at "
+            "FROM _warehouse.watermarks ORDER BY ALL").fetchall()]
+    found = []
+    for name, kind, present, checked in con.execute(
+            "SELECT source_name, any_value(source_kind), count(*) FILTER (WHERE present),"
+            " max(checked_at) FROM _warehouse.source_tables GROUP BY ALL "
+            "ORDER BY 1").fetchall():
+        newest = max((w["value_time"] for w in watermarks
+                      if w["source"] == name and w["value_time"]), default=None)
+        newest = newest or as_time(checked)
+        found.append({"name": name, "kind": kind, "tables_present": present,
+                      "last_ingest_at": as_time(checked), "newest_data_at": newest,
+                      "age_seconds": _seconds_since(newest)})
+    return watermarks, found
 
 
 @dataclass(frozen=True)
