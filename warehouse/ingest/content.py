@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warehouse import db
+from warehouse.ingest.short_reads import sql_literal
 from warehouse.ingest.tables import PREVIEW_COLUMN, TableSpec
 
 MODES = ("none", "preview", "full")
@@ -305,7 +306,7 @@ def settle(con, source_name: str, kind, mode: str) -> None:
                 [source_name])
         if spec.history_in and _legacy(con, source_name, messages):
             extract_history(con, f"(SELECT * FROM {raw} WHERE _source = "
-                                 f"'{source_name.replace(chr(39), chr(39) * 2)}' AND "
+                                 f"{sql_literal(source_name)} AND "
                                  f"{quoted(spec.history_in)} IS NOT NULL)",
                             spec.history_in, mode, "_history")
             replace_history(con, messages, source_name, "_history")

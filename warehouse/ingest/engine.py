@@ -27,7 +27,7 @@ from warehouse import db
 from warehouse.errors import WarehouseError, one_line
 from warehouse.ingest import content, erasure, quarantine
 from warehouse.ingest.short_reads import sql_literal
-from warehouse.ingest.sources import attached_source, kind_of
+from warehouse.ingest.sources import attached_source, hex_text, kind_of
 from warehouse.ingest.tables import TableSpec
 
 # Open WebUI writes epoch seconds; legacy rows hold milliseconds (values above this).
@@ -162,8 +162,8 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
         relation = "{rows}"  # streamed: src.copy_whole_table below
     else:
         relation = src.whole_table(spec.name, read.source)
-    source_name = "'" + source.name.replace("'", "''") + "'"
-    stage = (f"SELECT {read.stage}, {source_name}::VARCHAR AS _source, now() AS _ingested_at, "
+    stage = (f"SELECT {read.stage}, {sql_literal(source.name)}::VARCHAR AS _source, "
+             "now() AS _ingested_at, "
              f"NULL::TIMESTAMPTZ AS _deleted_at FROM {relation}")
     unique = src.is_unique(spec.name, spec.key)
     result = TableResult(source.name, spec.name, "incremental" if incremental else "full")
@@ -263,9 +263,8 @@ def _texts_by_key(con, src, table: str, key: str, column: str, ids: list) -> str
     if src.dialect != "sqlite":
         return src.rows_by_key(con, table, {key: f'"{key}"', "content": f'"{column}"'},
                                key, ids)
-    rows = src.rows_by_key(
-        con, table, {key: f'"{key}"', "content": f'iif("{column}" IS NULL, NULL, hex("{column}"))'},
-        key, ids)
+    rows = src.rows_by_key(con, table, {key: f'"{key}"', "content": hex_text(f'"{column}"')},
+                           key, ids)
     return f'(SELECT "{key}", try(decode(unhex(content))) AS content FROM {rows})'
 
 
@@ -457,7 +456,7 @@ def _reconciliation_due(con, source_name: str, spec: TableSpec) -> bool:
 
 
 def _rows_of(raw: str, source_name: str) -> str:
-    return f"(SELECT * FROM {raw} WHERE _source = '{source_name.replace(chr(39), chr(39) * 2)}')"
+    return f"(SELECT * FROM {raw} WHERE _source = {sql_literal(source_name)})"
 
 
 def _table_exists(con, raw: str) -> bool:

@@ -145,8 +145,7 @@ class AttachedSource:
         """A SQLite read that no value can fail: every value as the hex of its text
         (NULL stays NULL), to be typed in DuckDB (ingest/quarantine.py)."""
         return self._on_source(_select_sql(
-            {name: f"iif(({expr}) IS NULL, NULL, hex({expr}))"
-             for name, expr in select.items()}), table, where)
+            {name: hex_text(expr) for name, expr in select.items()}), table, where)
 
     def _on_source(self, select: str, table: str, where: str) -> str:
         if self.short is not None:
@@ -217,6 +216,11 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
             pass
         if short:
             reader.close()
+
+
+def hex_text(expr: str) -> str:
+    """SQLite SQL: the hex of a value's text, NULL kept (what no value can fail to read)."""
+    return f"iif(({expr}) IS NULL, NULL, hex({expr}))"
 
 
 def _select_sql(select: dict[str, str]) -> str:

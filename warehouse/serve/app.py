@@ -157,10 +157,8 @@ def _parameters(spec) -> list[dict]:
         if option.kind == "repeat":
             schema = {"type": "array", "items": {"type": "string"}}
         elif option.kind == "choice":
-            choices = list(spec.choices.get(name, option.choices))
-            if name == "compat":
-                choices = sorted(spec.compat)
-            schema = {"enum": choices}
+            schema = {"enum": sorted(spec.compat) if name == "compat"
+                      else list(spec.choices.get(name, option.choices))}
         else:
             schema = dict(_SCHEMAS[option.kind])
         if option.default not in (None, (), False):

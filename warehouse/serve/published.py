@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +28,6 @@ class Snapshot:
     con: duckdb.DuckDBPyConnection
     identity: tuple[int, int, int]  # device, inode, modification time (ns)
     published_at: str  # the file's modification time, ISO 8601 UTC
-    opened_at: float
 
 
 def _identity(path: Path) -> tuple[int, int, int] | None:
@@ -64,8 +62,7 @@ class Published:
         # identity says: the next request sees the name differ and opens it once more.
         con = db.connect_reader(self.path)
         published = datetime.fromtimestamp(identity[2] / 1e9, UTC)
-        return Snapshot(con, identity, published.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                        time.time())
+        return Snapshot(con, identity, published.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
     @contextmanager
     def cursor(self):
