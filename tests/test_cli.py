@@ -114,6 +114,10 @@ def test_installed_wheel_works_outside_the_clone(tmp_path):
     top_level = {p.name for p in site.iterdir() if not p.name.endswith(".dist-info")}
     assert top_level == {"warehouse", "bin"}, top_level  # bin: the console script
     assert (site / "warehouse" / "status.schema.json").exists()
+    packages = {p.parent.relative_to(README.parent)
+                for p in (README.parent / "warehouse").rglob("__init__.py")}
+    assert {p.parent.relative_to(site) for p in (site / "warehouse").rglob("__init__.py")
+            } == packages
     env = dict(os.environ, PYTHONPATH=str(site))
     result = subprocess.run(
         [sys.executable, "-c", "import warehouse, sys; from warehouse.cli import main; "
