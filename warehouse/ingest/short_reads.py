@@ -85,14 +85,9 @@ class ShortReads:
         copied, waiting = [0], []
 
         def insert_waiting() -> None:
-            view = f"_short_copy_{next(_names)}"
-            self.con.register(view, pyarrow.concat_tables(waiting))
+            rows = pyarrow.concat_tables(waiting)
             waiting.clear()
-            try:
-                row = self.con.execute(insert.replace("{rows}", view)).fetchone()
-                copied[0] += int(row[0]) if row else 0
-            finally:
-                self.con.unregister(view)
+            copied[0] += _run_over(self.con, insert, rows)
 
         def store(chunk, _first) -> None:
             # inserted a row group at a time: an INSERT per range (a few thousand rows)
@@ -203,19 +198,27 @@ class ShortReads:
         self._store(name, self._fetch(sql), first)
 
     def _store(self, name: str, chunk, first: bool) -> None:
-        view = f"{name}_chunk"
-        self.con.register(view, chunk)
-        try:
-            if first:
-                self.con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
-                self.made.append(name)
-            else:
-                self.con.execute(f"INSERT INTO {name} SELECT * FROM {view}")
-        finally:
-            self.con.unregister(view)
+        if first:
+            _run_over(self.con, f"CREATE TEMP TABLE {name} AS SELECT * FROM {{rows}}", chunk)
+            self.made.append(name)
+        else:
+            _run_over(self.con, f"INSERT INTO {name} SELECT * FROM {{rows}}", chunk)
 
     def _query(self, sql: str) -> str:
         return f"sqlite_query('{self.alias}', '{sql.replace(chr(39), chr(39) * 2)}')"
+
+
+def _run_over(con: duckdb.DuckDBPyConnection, sql: str, rows: pyarrow.Table) -> int:
+    """Run `sql` reading the Arrow `rows` as the relation `{rows}`; the count it returns.
+
+    Not through con.register(): a view registered and unregistered inside a transaction
+    stays in its undo log, the Arrow data with it, until the transaction ends; a run
+    copying every table in one transaction held every row it read (7.4M messages: 1.2 GB
+    more RSS). DuckDB's replacement scan finds `_arrow_rows`, a local of this frame,
+    for this one statement only."""
+    _arrow_rows = rows  # noqa: F841 (read by name by the SQL below)
+    row = con.execute(sql.replace("{rows}", "_arrow_rows")).fetchone()
+    return int(row[0]) if row else 0
 
 
 def sql_literal(value) -> str:
