@@ -40,12 +40,14 @@ VALUES = {
     "exclude_deleted": [], "granularity": ["week"], "metric": ["tokens"],
     "by": ["model"], "cost": ["as-billed"], "currency": ["USD"], "mau_days": ["28"],
     "threshold": ["5"], "limit": ["1"], "page": ["2"], "page_size": ["3"],
-    "compat": ["litellm"], "as_of": ["2026-10-20"],
+    "compat": ["litellm"], "as_of": ["2026-10-20"], "compare": [], "offset": ["1"],
+    "order_by": ["title"], "direction": ["asc"],
 }
 OVERRIDES = {
     ("keys", "source"): ["demo"], ("teams", "source"): ["demo"],
     ("tags", "source"): ["demo"], ("active-users", "source"): ["demo"],
     ("retention", "granularity"): ["month"], ("limits", "threshold"): ["30"],
+    ("chats", "compat"): ["openwebui"],
 }
 # What the runs with and without an option both carry, where the option only shows in a
 # window, on a page or past a threshold (a later value of the same option wins).
@@ -53,6 +55,7 @@ CONTEXT = {"tz": ["--since", "2026-10-13", "--until", "2026-10-15"],
            "page_size": ["--page", "1"],
            "mau_days": ["--since", "2026-10-29", "--until", "2026-11-01"]}
 REPORT_CONTEXT = {("chats", "exclude_deleted"): ["--limit", "1000"],
+                  ("daily", "compare"): ["--since", "2026-10-13", "--until", "2026-10-15"],
                   ("feedback", "tz"): ["--since", "2026-10-01", "--until", "2026-11-01"],
                   ("retention", "tz"): ["--granularity", "day"]}
 THRESHOLD = {"limits": ["--threshold", "1"]}  # someone is over 1 % of a limit

@@ -646,11 +646,14 @@ def check(ctx, max_age, sources):
               help="Port to listen on (0: a free one, named on start).")
 @click.option("--quiet", is_flag=True, help="No access log: the start line (naming the "
               "address) and errors only.")
+@click.option("--tz", help="Time zone of Open WebUI's buckets and dates (/api/v1/analytics); "
+              "default: this machine's, as Open WebUI uses its server's.")
 @click.pass_context
 @user_errors
-def serve(ctx, host, port, quiet):
+def serve(ctx, host, port, quiet, tz):
     """Answer the reports over HTTP (JSON or CSV) from the published warehouse,
-    switching to each newly published snapshot without a restart. With [serve]
+    switching to each newly published snapshot without a restart; and Open WebUI's
+    analytics API (/api/v1/analytics/...) with its paths and bodies. With [serve]
     api_keys in the config every request needs 'Authorization: Bearer <key>'.
 
     Example:
@@ -658,6 +661,8 @@ def serve(ctx, host, port, quiet):
         warehouse serve --port 8787
 
         curl 'http://127.0.0.1:8787/api/reports/users?since=2026-11-01&limit=10'
+
+        curl 'http://127.0.0.1:8787/api/v1/analytics/daily?granularity=hourly'
     """
     from warehouse import serve as serve_module
 
@@ -669,7 +674,7 @@ def serve(ctx, host, port, quiet):
         click.echo(f"serving {cfg.db} at {url} (API: {url}/openapi.json); Ctrl-C stops",
                    err=True)
 
-    serve_module.serve(cfg, host, port, quiet, started)
+    serve_module.serve(cfg, host, port, quiet, started, tz)
 
 
 @cli.command("new-api-key")

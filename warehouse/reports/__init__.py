@@ -45,6 +45,12 @@ PERSON_COLUMNS = ("(select any_value(name order by source_name) from core.users 
                   "where user_id = usage.segment) as name, (select any_value(email order "
                   "by source_name) from core.users where user_id = usage.segment) as email,")
 _PARAM = re.compile(r"\$([a-z_]+)")
+# --granularity as a bucket's length (time_bucket aligns them to local midnight, weeks to
+# Monday) and its label
+STEPS = {"10m": "10 minutes", "hour": "1 hour", "3h": "3 hours", "6h": "6 hours",
+         "day": "1 day", "week": "1 week", "month": "1 month"}
+STEP_SECONDS = {"10m": 600, "hour": 3600, "3h": 10800, "6h": 21600, "day": 86400,
+                "week": 7 * 86400, "month": 28 * 86400}
 
 
 def parse_instant(value: str | None, tz: ZoneInfo, option: str) -> datetime | None:
@@ -105,18 +111,25 @@ def _answer(con, name: str, filters: Filters,
         if value is not None and not 0 < value <= MAX_ROWS:
             raise WarehouseError(f"{option} must be a positive number up to {MAX_ROWS:,}, "
                                  f"not {value}")
+    if filters.offset is not None and not 0 <= filters.offset <= MAX_ROWS:
+        raise WarehouseError(f"--offset must be a number from 0 to {MAX_ROWS:,}, not "
+                             f"{filters.offset}")
     if spec.grain == "limits":
         return _limits(con, filters, hide_people)
     if filters.compat is not None:
         _check_choice(f"report {name} --compat", filters.compat, tuple(spec.compat))
     tz = time_zone(filters.tz)
-    if filters.compat and filters.tz != "UTC":
+    if filters.compat == "litellm" and filters.tz != "UTC":
         raise WarehouseError(f"--compat {filters.compat} counts UTC days, as LiteLLM does: "
                              "leave out --tz")
     since = parse_instant(filters.since, tz, "--since")
     until = parse_instant(filters.until, tz, "--until")
     if since and until and since >= until:
         raise WarehouseError(f"--since {filters.since} is not before --until {filters.until}")
+    if filters.compare and not (since and until):
+        raise WarehouseError("--compare needs both --since and --until (the previous period "
+                             "is as long as they span)")
+    shift = until - since if filters.compare else timedelta()
     _check_span(spec, granularity, since, until)
     _require_built(con)
     known = known_values(con, filters, hide_people)
@@ -125,7 +138,7 @@ def _answer(con, name: str, filters: Filters,
     end_date = _end_date(filters.as_of)
     params = {
         "since": since, "until": until, "tz": filters.tz,
-        "facts_since": _facts_since(spec, since, tz, filters.mau_days),
+        "facts_since": _facts_since(spec, since, tz, filters.mau_days, shift),
         "source": filters.source, "model": filters.model,
         "channel": None if filters.channel == "all" else filters.channel,
         "tags": list(filters.tag) or None, "tag_like": filters.tag_like,
@@ -133,8 +146,12 @@ def _answer(con, name: str, filters: Filters,
         "include_deleted": not filters.exclude_deleted,
         "granularity": granularity, "metric": filters.metric, "mau_days": filters.mau_days,
         "cost_mode": filters.cost, "currency": currency, "end_date": end_date,
-        "limit": filters.limit or spec.default_limit or MAX_ROWS, "offset": 0,
-        "only_users": only_users,
+        "limit": filters.limit or spec.default_limit or MAX_ROWS,
+        "offset": filters.offset or 0, "only_users": only_users,
+        "compare": filters.compare, "shift": shift // timedelta(microseconds=1),
+        "step": STEPS.get(granularity), "label": "%Y-%m-%d %H:%M"
+        if STEP_SECONDS.get(granularity, 86400) < 86400 else "%Y-%m-%d",
+        "order_by": filters.order_by, "descending": filters.direction == "desc",
     }
     if filters.page is not None:
         params["limit"] = filters.page_size
@@ -160,6 +177,7 @@ def _answer(con, name: str, filters: Filters,
     if spec.costs_by:
         result = _with_costs(con, result, filters, spec.costs_by, hide_people, window)
     result = _without_unfilled(con, spec, result)
+    result = _without_unasked(spec, result, filters)
     result.notes += _notes(con, name, filters, result, end_date)
     return result
 
@@ -227,6 +245,17 @@ def _without_unfilled(con, spec: Report, result: Result) -> Result:
                   [tuple(row[i] for i in keep) for row in result.rows], result.notes)
 
 
+def _without_unasked(spec: Report, result: Result, filters: Filters) -> Result:
+    """Leave out the columns of options not given (--compare's previous figures)."""
+    dropped = {c for option, columns in spec.only_with.items()
+               if not getattr(filters, option) for c in columns}
+    if not dropped & set(result.columns):
+        return result
+    keep = [i for i, c in enumerate(result.columns) if c not in dropped]
+    return Result(result.name, [result.columns[i] for i in keep],
+                  [tuple(row[i] for i in keep) for row in result.rows], result.notes)
+
+
 def _end_date(as_of: str | None) -> date:
     """LiteLLM's windows end the day after its 'today' (UTC), or after --as-of."""
     if as_of is None:
@@ -245,8 +274,7 @@ def _check_span(spec: Report, granularity: str, since, until) -> None:
     if since is None or until is None or spec.fills is None:
         return
     granularity = granularity if spec.fills == "granularity" else spec.fills
-    step = {"hour": 3600, "day": 86400, "week": 7 * 86400, "month": 28 * 86400}[granularity]
-    buckets = (until - since).total_seconds() / step
+    buckets = (until - since).total_seconds() / STEP_SECONDS[granularity]
     if buckets > MAX_BUCKETS:
         raise WarehouseError(f"--since {since.date()} to --until {until.date()} is "
                              f"{buckets:,.0f} {granularity}s: at most {MAX_BUCKETS:,} "
@@ -294,18 +322,23 @@ def _engine_message(exc: Exception) -> str:
 
 def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> str:
     """The SQL file `stem` with its `facts` CTE: the filtered rows of the right relation."""
+    granularity = filters.granularity or spec.default_granularity
     if filters.compat:
-        return _sql(f"compat_{filters.compat}_{stem}.sql")
-    if spec.grain == "credits":
+        report = _sql(f"compat_{filters.compat}_{stem}.sql").strip()
+        if not re.search(r"\bfacts\b", report):  # LiteLLM's: its own tables
+            return report
+    elif spec.grain == "credits":
         return _sql(f"{stem}.sql")
     grain = "tags" if filters.by == "tag" else spec.grain
-    relation = _sql(RELATIONS[(grain, _hour_aligned(tz, since, until))])
+    hourly = _hour_aligned(tz, since, until) and granularity != "10m"
+    relation = _sql(RELATIONS[(grain, hourly)])
     if grain == "usage" and (filters.tag or filters.tag_like):
         relation = (f"select * from ({relation}) where not day_aggregate\n"
                     f"union all by name\n{_sql('_tag_days.sql')}")
     facts = _sql("facts.sql").replace("{relation}", relation)
+    if filters.compat:
+        return _with_facts(facts, report)
     segment, segment_join = SEGMENT_SQL[filters.by]
-    granularity = filters.granularity or spec.default_granularity
     costs = {"as-billed": "totals.billed_cost::decimal(38, 6) as billed_cost,",
              "repriced": "totals.repriced_cost::decimal(38, 6) as repriced_cost,"}
     report = (_sql(f"{stem}.sql").strip()
@@ -320,17 +353,25 @@ def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> 
                        "strftime(usage.period, '%Y-%m-%d') as period_start,")
               .replace("{cost_columns}", " ".join(
                   v for k, v in costs.items() if filters.cost in (k, "both"))))
+    return _with_facts(facts, report)
+
+
+def _with_facts(facts: str, report: str) -> str:
+    """`report` with `facts` as its first CTE."""
     if re.match(r"with\s", report, re.I):
         return f"with facts as not materialized ({facts}),\n{report[5:]}"
     return f"with facts as not materialized ({facts})\n{report}"
 
 
 def _facts_since(spec: Report, since: datetime | None, tz: ZoneInfo,
-                 mau_days: int) -> datetime | None:
+                 mau_days: int, compared: timedelta) -> datetime | None:
     """Where the rows must start for the report to be right from --since on: trailing
-    windows look back mau_days - 1 local days; cohorts need each user's first activity."""
+    windows look back mau_days - 1 local days; cohorts need each user's first activity;
+    --compare reads the period before as well."""
     if spec.lookback == "all":
         return None
+    if compared and since is not None:
+        return since - compared
     if spec.lookback == "mau" and since is not None:
         # wall-clock arithmetic in the report's zone, so DST changes keep local midnight
         return (since.astimezone(tz) - timedelta(days=mau_days - 1)).astimezone(UTC)

@@ -49,6 +49,8 @@ class Report:
     kind_columns: dict[str, str] = field(default_factory=dict)
     # cost columns taken from the costs report --by this segment (one rule for both)
     costs_by: str | None = None
+    # columns only present when this option (a flag) is set
+    only_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def honoured(self, compat: str | None) -> frozenset[str]:
         if compat is None:
@@ -68,11 +70,19 @@ REPORTS = {
                     # ledger's status fill them; only LiteLLM tags user agents
                     kind_columns={"user_agent": "litellm"}),
     "daily": Report("per time bucket (--granularity) and model: messages and tokens, gaps "
-                    "filled", FILTERS | {"granularity"}, fills="granularity",
-                    choices={"granularity": ("hour", "day", "week", "month")}),
+                    "filled; --compare adds the previous period's",
+                    FILTERS | {"granularity", "compare"}, fills="granularity",
+                    choices={"granularity": ("10m", "hour", "3h", "6h", "day", "week",
+                                             "month")},
+                    only_with={"compare": ("previous_count", "previous_total_tokens")}),
     "tokens": Report("per model: input, output and total tokens, then the total"),
     "chats": Report("chats that used a model (--model): owner, first message, last update",
-                    FILTERS | {"limit"}, default_limit=50, fast="chats_recent"),
+                    FILTERS | {"limit"}, default_limit=50, fast="chats_recent",
+                    # Open WebUI's model chats browser: its chats table only, the title
+                    # as first_message, epoch updated_at, ordered and paged, the total
+                    compat={"openwebui": frozenset({
+                        "since", "until", "model", "source", "exclude_deleted", "limit",
+                        "offset", "order_by", "direction"})}),
     "feedback": Report("per model: daily won/lost ratings and the top 10 chat tags",
                        WINDOW | PEOPLE | {"model", "source", "exclude_deleted"},
                        fills="day"),

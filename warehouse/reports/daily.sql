@@ -1,30 +1,44 @@
 -- Open WebUI's /analytics/daily, flattened: one row per time bucket (in the report's time
--- zone) and model, with message count and tokens; buckets without usage appear with zeros.
-with bucketed as (
+-- zone, $step long, aligned to local midnight) and model, with message count and tokens;
+-- buckets without usage appear with zeros. With --compare, the rows of the previous
+-- period of the same length (facts start that much earlier) are moved forward by its
+-- length ($shift microseconds), as Open WebUI does, and counted beside each bucket.
+with shifted as (
     select
-        date_trunc($granularity, timezone($tz, ts)) as bucket,
-        model_id,
-        sum(messages)::bigint as count,
-        coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0)), 0)::bigint
-            as total_tokens
+        coalesce($compare and ts < $since, false) as previous,
+        case when coalesce($compare and ts < $since, false)
+            then ts + to_microseconds($shift) else ts end as ts,
+        model_id, messages, input_tokens, output_tokens
     from facts
     where model_id is not null and ts is not null
+),
+
+bucketed as (
+    select
+        time_bucket($step::interval, timezone($tz, ts)) as bucket,
+        model_id,
+        sum(messages) filter (where not previous)::bigint as count,
+        coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))
+            filter (where not previous), 0)::bigint as total_tokens,
+        sum(messages) filter (where previous)::bigint as previous_count,
+        coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))
+            filter (where previous), 0)::bigint as previous_total_tokens
+    from shifted
     group by all
 ),
 
 span as (
     select
-        coalesce(date_trunc($granularity, timezone($tz, $since::timestamptz)), min(bucket))
-            as first_bucket,
-        coalesce(date_trunc($granularity,
+        coalesce(time_bucket($step::interval, timezone($tz, $since::timestamptz)),
+            min(bucket)) as first_bucket,
+        coalesce(time_bucket($step::interval,
             timezone($tz, $until::timestamptz - interval 1 microsecond)), max(bucket))
             as last_bucket
     from bucketed
 ),
 
 buckets as (
-    select unnest(generate_series(first_bucket, last_bucket,
-        ('1 ' || $granularity)::interval)) as bucket
+    select unnest(generate_series(first_bucket, last_bucket, $step::interval)) as bucket
     from span
     where first_bucket is not null
 ),
@@ -37,12 +51,12 @@ models as (
 
 final as (
     select
-        strftime(buckets.bucket,
-            case when $granularity = 'hour' then '%Y-%m-%d %H:00' else '%Y-%m-%d' end)
-            as date,
+        strftime(buckets.bucket, $label) as date,
         models.model_id,
         coalesce(bucketed.count, 0) as count,
-        coalesce(bucketed.total_tokens, 0) as total_tokens
+        coalesce(bucketed.total_tokens, 0) as total_tokens,
+        coalesce(bucketed.previous_count, 0) as previous_count,
+        coalesce(bucketed.previous_total_tokens, 0) as previous_total_tokens
     from buckets
     cross join models
     left join bucketed

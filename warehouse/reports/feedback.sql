@@ -1,6 +1,7 @@
 -- Open WebUI's model overview: per model, answers rated up (won) and down (lost) per day
 -- in the report's time zone, days without ratings filled with zeros ('history' rows), and
 -- the 10 most frequent tags of the chats that used the model in the window ('tag' rows).
+-- Without --model, only models with ratings in the window are listed.
 with ratings as (
     select
         model_id,
@@ -25,7 +26,10 @@ span as (
         coalesce(cast(timezone($tz, $since::timestamptz) as date), min(day)) as first_day,
         coalesce(cast(timezone($tz, $until::timestamptz - interval 1 microsecond) as date),
             max(day)) as last_day
-    from ratings
+    -- --model's days are filled even when it has no ratings in the window
+    from (select model_id, day from ratings
+          union all
+          select $model, null where $model is not null)
     group by model_id
 ),
 
@@ -50,7 +54,9 @@ history as (
 model_chats as (
     select distinct source_name, chat_id, model_id
     from facts
-    where model_id is not null and model_id in (select model_id from ratings)
+    -- the rated models' chats, or --model's rated or not (Open WebUI lists its tags)
+    where model_id is not null
+        and (model_id in (select model_id from ratings) or model_id = $model)
 ),
 
 tag_counts as (

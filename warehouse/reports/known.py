@@ -50,6 +50,16 @@ def known_values(con, filters: Filters, hide_people: bool = False) -> Known:
     return Known(_user(con, filters.user, hide_people), _group(con, filters.group))
 
 
+class UnknownValue(WarehouseError):
+    """A filter value nothing in the warehouse has (`option`: its flag): refused, since an
+    empty answer would look like no usage. An API that must answer as an upstream app
+    does (which returns nothing for it) catches this."""
+
+    def __init__(self, message: str, option: str):
+        super().__init__(message)
+        self.option = option
+
+
 def _check(con, option: str, value: str, all_sql: str, missing: str,
            exact_first: str | None = None) -> None:
     if exact_first is not None and con.execute(exact_first, {"v": value}).fetchone()[0]:
@@ -57,8 +67,8 @@ def _check(con, option: str, value: str, all_sql: str, missing: str,
     known = [r[0] for r in con.execute(all_sql).fetchall()]
     if value in known:
         return
-    raise WarehouseError(f"{option} {value!r}: {missing}"
-                         + did_you_mean(value, known, n=3, cutoff=0.5))
+    raise UnknownValue(f"{option} {value!r}: {missing}"
+                       + did_you_mean(value, known, n=3, cutoff=0.5), option)
 
 
 def _user(con, user: str | None, hide_people: bool) -> str | None:
@@ -76,7 +86,7 @@ def _user(con, user: str | None, hide_people: bool) -> str | None:
             "SELECT user_id FROM core.users UNION SELECT email FROM core.users "
             "WHERE email IS NOT NULL").fetchall() if r[0]]
         hint = did_you_mean(user, known, n=3, cutoff=0.5)
-    raise WarehouseError(f"--user {user!r}: no user with that id or email{hint}")
+    raise UnknownValue(f"--user {user!r}: no user with that id or email{hint}", "--user")
 
 
 def _group(con, group: str | None) -> str | None:
@@ -90,8 +100,8 @@ def _group(con, group: str | None) -> str | None:
         known = [r[0] for r in con.execute(
             "SELECT name FROM core.groups UNION SELECT group_id FROM core.groups").fetchall()
             if r[0]]
-        raise WarehouseError(f"--group {group!r}: no group with that id or name"
-                             + did_you_mean(group, known, n=3, cutoff=0.5))
+        raise UnknownValue(f"--group {group!r}: no group with that id or name"
+                           + did_you_mean(group, known, n=3, cutoff=0.5), "--group")
     if len(rows) > 1:
         raise WarehouseError(f"--group {group!r} names several groups: use its id")
     return rows[0][0]

@@ -30,7 +30,9 @@ class Option:
         return "--" + self.name.replace("_", "-")
 
 
-GRANULARITIES = ("hour", "day", "week", "month", "all")
+# 10m, 3h and 6h are Open WebUI's chart buckets (aligned to local midnight)
+GRANULARITIES = ("10m", "hour", "3h", "6h", "day", "week", "month", "all")
+CHAT_ORDERS = ("updated_at", "title", "user_name")
 BY = ("none", "tag", "group", "model", "channel", "source", "user")
 OPTIONS = {o.name: o for o in (
     Option("since", "Start, inclusive: YYYY-MM-DD or YYYY-MM-DDTHH:MM.", "date"),
@@ -58,10 +60,16 @@ OPTIONS = {o.name: o for o in (
     Option("mau_days", "The monthly window in days.", "choice", (28, 30), 30),
     Option("threshold", "Show what is at or over this percent of its limit.", "number",
            default=Decimal(80)),
+    Option("compare", "Also the previous period of the same length (needs --since and "
+                      "--until): its figures beside each bucket's.", "flag", default=False),
     Option("limit", "At most this many rows.", "int"),
+    Option("offset", "Skip this many rows first.", "int"),
+    Option("order_by", "What orders the rows.", "choice", CHAT_ORDERS, "updated_at"),
+    Option("direction", "asc or desc.", "choice", ("desc", "asc"), "desc"),
     Option("page", "This page of --page-size rows.", "int"),
     Option("page_size", "Rows per --page.", "int", default=50),
-    Option("compat", "Compute exactly as this upstream app does.", "choice", ("litellm",)),
+    Option("compat", "Compute exactly as this upstream app does.", "choice",
+           ("litellm", "openwebui")),
     Option("as_of", "The day taken as today (LiteLLM's windows end the day after it); "
                     "default: today in UTC.", "date"),
 )}
@@ -89,7 +97,11 @@ class Filters:
     currency: str | None = None
     mau_days: int = 30
     threshold: Decimal = Decimal(80)
+    compare: bool = False
     limit: int | None = None
+    offset: int | None = None
+    order_by: str = "updated_at"
+    direction: str = "desc"
     page: int | None = None
     page_size: int = 50
     compat: str | None = None

@@ -9,7 +9,10 @@ anyone who can reach it could then read every report.
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
+import time
+from pathlib import Path
 
 from warehouse.config import Config
 from warehouse.errors import WarehouseError
@@ -51,20 +54,40 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def local_zone() -> str:
+    """This machine's time zone by its IANA name, found as Open WebUI finds it (TZ, then
+    /etc/localtime's link), UTC for a machine on UTC without a name."""
+    zone = os.environ.get("TZ", "").lstrip(":")
+    if zone:
+        return zone
+    target = str(Path("/etc/localtime").resolve())
+    if "/zoneinfo/" in target:
+        return target.split("/zoneinfo/", 1)[1]
+    if time.timezone == 0 and not time.daylight:
+        return "UTC"
+    raise WarehouseError("this machine's time zone has no IANA name (TZ is unset and "
+                         "/etc/localtime is no link into a zoneinfo folder): pass --tz, "
+                         "e.g. --tz Europe/Berlin")
+
+
 def serve(config: Config, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          quiet: bool = False, started=None) -> None:
-    """Serve until interrupted. `started(url)` is told the address once it listens."""
+          quiet: bool = False, started=None, tz: str | None = None) -> None:
+    """Serve until interrupted. `started(url)` is told the address once it listens;
+    `tz` is the zone of Open WebUI's buckets (default: this machine's)."""
     import uvicorn
 
+    from warehouse.reports import time_zone
     from warehouse.serve import app as app_module
 
+    tz = tz or local_zone()
+    time_zone(tz)  # a one-line error for an unknown zone, before anything listens
     check_bind(host, config)
     sock = listening_socket(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{bound}"
     server = uvicorn.Server(uvicorn.Config(
-        app_module.create(config), log_level="warning" if quiet else "info",
+        app_module.create(config, tz=tz), log_level="warning" if quiet else "info",
         access_log=not quiet, server_header=False, proxy_headers=False))
     if started:
         started(url)

@@ -19,7 +19,7 @@ from warehouse.config import Config
 from warehouse.errors import WarehouseError, did_you_mean
 from warehouse.reports.catalog import REPORTS
 from warehouse.reports.options import OPTIONS
-from warehouse.serve import keys
+from warehouse.serve import keys, openwebui
 from warehouse.serve.published import Published
 
 FORMATS = ("json", "csv")
@@ -32,8 +32,9 @@ class Refused(WarehouseError):
     status = 400
 
 
-def create(config: Config, published: Published | None = None) -> FastAPI:
-    """The application for `config`'s warehouse."""
+def create(config: Config, published: Published | None = None,
+           tz: str = "UTC") -> FastAPI:
+    """The application for `config`'s warehouse; `tz` buckets Open WebUI's answers."""
     published = published or Published(config.db)
     app = FastAPI(title="usage-warehouse", docs_url=None, redoc_url=None,
                   description="LLM usage from Open WebUI and LiteLLM, answered from the "
@@ -72,6 +73,8 @@ def create(config: Config, published: Published | None = None) -> FastAPI:
                           methods=["GET"], summary=spec.description,
                           openapi_extra={"parameters": _parameters(spec)},
                           response_model=None)
+
+    app.include_router(openwebui.router(config, published, tz))
 
     @app.get("/api/reports/{name}", include_in_schema=False)
     def unknown_report(name: str):

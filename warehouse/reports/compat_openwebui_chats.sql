@@ -1,0 +1,43 @@
+-- Open WebUI's model chats browser (/analytics/models/{model}/chats), as its code fills
+-- it: the chats of its chat table with a response of --model in the window (chats known
+-- only from the usage ledger are not listed, chats deleted since are, unless
+-- --exclude-deleted), the title as first_message, updated_at in epoch seconds, ordered by
+-- --order-by and --direction with ties by chat id, NULLs sorting as in SQLite (lowest),
+-- paged by --offset and --limit; total counts every matching chat.
+with chat_ids as (
+    select distinct source_name, chat_id
+    from facts
+    where model_id is not null and chat_id is not null
+),
+
+listed as (
+    select
+        chats.chat_id,
+        chats.user_id,
+        users.name as user_name,
+        chats.title,
+        chats.updated_at,
+        case $order_by when 'title' then chats.title when 'user_name' then users.name end
+            as text_key
+    from chat_ids
+    join core.chats as chats
+        on chats.source_name = chat_ids.source_name and chats.chat_id = chat_ids.chat_id
+    left join core.users as users
+        on users.source_name = chats.source_name and users.user_id = chats.user_id
+)
+
+select
+    chat_id,
+    user_id,
+    user_name,
+    title as first_message,
+    epoch(updated_at)::bigint as updated_at,
+    count(*) over () as total
+from listed
+order by
+    case when not $descending then text_key end asc nulls first,
+    case when $descending then text_key end desc nulls last,
+    case when not $descending and $order_by = 'updated_at' then updated_at end asc nulls first,
+    case when $descending and $order_by = 'updated_at' then updated_at end desc nulls last,
+    chat_id
+limit $limit offset $offset
