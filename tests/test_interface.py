@@ -91,7 +91,10 @@ def toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return json.dumps(value)
+        # TOML's basic string: JSON's escapes, but a character beyond U+FFFF written as
+        # itself (JSON's surrogate pairs are no Unicode scalar values), DEL escaped
+        return "".join(f"\\u{ord(c):04x}" if c == "\x7f" else c
+                       for c in json.dumps(value, ensure_ascii=False))
     return json.dumps(value) if not isinstance(value, float) else repr(value)
 
 
@@ -236,6 +239,32 @@ def test_a_sigint_that_duckdb_swallowed_still_stops_the_publish(tmp_path, monkey
             con.execute("CREATE TABLE main.never_published AS SELECT 1 AS x")
     assert snapshot(db) == before
     assert not list(tmp_path.glob(".usage.duckdb.building*"))
+
+
+def test_an_error_after_a_sigint_is_the_interrupt(tmp_path, monkeypatch):
+    """Regression: SIGINT raised inside DuckDB's Python callback (reading an Arrow batch)
+    came back as a DuckDB error, which the ingest reported as the source's ('cannot read
+    table chat: KeyboardInterrupt'), exit 1. After a recorded SIGINT, any failure is the
+    interrupt: exit 130, one line, journaled as interrupted."""
+    from warehouse import interrupts, journal
+    from warehouse.ingest import engine
+
+    _, db = busy_site(tmp_path)
+    before = snapshot(db)
+
+    def interrupted_read(*args, **kwargs):
+        monkeypatch.setattr(interrupts, "_received", True)
+        raise WarehouseError("source 'campus': cannot read table chat: KeyboardInterrupt")
+
+    monkeypatch.setattr(engine, "_ingest_table", interrupted_read)
+    monkeypatch.setattr(interrupts, "install", lambda: None)  # no handler in the test run
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "warehouse.toml"), "--db",
+                                      str(db), "run"])
+    assert result.exit_code == 130, result.output
+    assert result.output.strip().splitlines() == [
+        "warehouse: interrupted; the warehouse is as it was before this command"]
+    assert snapshot(db) == before
+    assert journal.last_attempts(db)[0].outcome == "interrupted"
 
 
 def test_cells_are_whole_in_pipes_and_files_and_small_costs_show(demo_dir, tmp_path):

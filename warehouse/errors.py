@@ -43,9 +43,13 @@ def did_you_mean(value, known, n: int = 1, cutoff: float = 0.6) -> str:
 
 
 def is_interrupt(exc: BaseException) -> bool:
-    """Ctrl-C, however it arrives: Python's KeyboardInterrupt, or DuckDB's own error when
-    SIGINT cancels a running query (RuntimeError 'Query interrupted', InterruptException)."""
-    return (isinstance(exc, KeyboardInterrupt)
+    """Ctrl-C, however it arrives: Python's KeyboardInterrupt, DuckDB's own error when
+    SIGINT cancels a running query (RuntimeError 'Query interrupted', InterruptException),
+    or any error after a recorded SIGINT (one raised inside a Python callback of DuckDB's,
+    such as an Arrow scan, comes back as a DuckDB error the ingest reports as a source's)."""
+    from warehouse import interrupts
+
+    return (isinstance(exc, KeyboardInterrupt) or interrupts.received()
             or type(exc).__name__ == "InterruptException"
             or (isinstance(exc, RuntimeError) and "Query interrupted" in str(exc))
             or isinstance(exc.__context__, KeyboardInterrupt))

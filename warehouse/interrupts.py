@@ -24,6 +24,10 @@ def _on_sigint(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def received() -> bool:
+    return _received
+
+
 def check() -> None:
     """Raise KeyboardInterrupt if a SIGINT arrived, even one swallowed by DuckDB."""
     if _received:
