@@ -101,3 +101,78 @@ def test_dashboard_filters_are_shown_and_bad_ones_write_nothing(demo_dir, tmp_pa
         assert result.exit_code == 1, result.output
         assert message in result.output and len(result.output.strip().splitlines()) == 1
         assert not bad.exists()
+
+
+def test_live_dashboard_redraws_when_a_filter_changes(demo_dir, chromium):
+    """`warehouse serve`'s page at /: its figures are the reports', and change to the
+    reports' figures for the new filters; everything comes from the server itself."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_serve import server
+
+    config = str(demo_dir / "warehouse.toml")
+
+    def summary(*options: str) -> dict:
+        return json.loads(invoke("--config", config, "report", "summary", *options,
+                                 "--format", "json"))[0]
+
+    def tile(page, key: str) -> str:
+        return page.inner_text(f'.tile[data-key="{key}"] .value')
+
+    everything = summary()
+    models = json.loads(invoke("--config", config, "report", "models", "--format", "json"))
+    model = models[-1]["model_id"]  # the least used: its figures differ from the total
+    seen = {"errors": [], "console": [], "requests": []}
+    with server(demo_dir / "warehouse.toml", "--quiet") as url, \
+            sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(timezone_id="Europe/Berlin")
+            page.on("console", lambda m: seen["console"].append((m.type, m.text)))
+            page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+            page.on("request", lambda r: seen["requests"].append(r.url))
+            page.goto(url + "/")
+            page.wait_for_function("document.body.dataset.state === 'ready'",
+                                   timeout=30_000)
+            assert tile(page, "total_messages") == f"{everything['total_messages']:,}"
+            assert page.input_value("input[name=tz]") == "Europe/Berlin"
+            assert page.locator("#chart-daily svg [role=graphics-symbol]").count() > 0
+
+            page.select_option("select[name=model]", model)
+            want = summary("--model", model, "--tz", "Europe/Berlin")
+            page.wait_for_function(
+                "want => document.body.dataset.state === 'ready' && document.querySelector("
+                "'.tile[data-key=total_messages] .value').textContent === want",
+                arg=f"{want['total_messages']:,}", timeout=30_000)
+            assert tile(page, "total_tokens") == f"{want['total_tokens']:,}"
+            assert want["total_messages"] != everything["total_messages"]
+
+            page.fill("input[name=since]", "2026-10-15")
+            page.fill("input[name=until]", "2026-10-22")
+            page.dispatch_event("input[name=until]", "change")
+            week = summary("--model", model, "--tz", "Europe/Berlin", "--since",
+                           "2026-10-15", "--until", "2026-10-22")
+            before = summary("--model", model, "--tz", "Europe/Berlin", "--since",
+                             "2026-10-08", "--until", "2026-10-15")
+            page.wait_for_function(
+                "want => document.body.dataset.state === 'ready' && document.querySelector("
+                "'.tile[data-key=total_messages] .value').textContent === want",
+                arg=f"{week['total_messages']:,}", timeout=30_000)
+            change = (week["total_messages"] - before["total_messages"]) \
+                / before["total_messages"] * 100
+            assert page.inner_text('.tile[data-key="total_messages"] .change') == \
+                f"{'+' if change > 0 else ''}{change:.1f} % vs previous period"
+
+            page.click(f'a[data-model="{model}"]')
+            page.wait_for_selector("#chats-section:not([hidden]) tbody tr", timeout=30_000)
+            chats = json.loads(invoke("--config", config, "report", "chats", "--model", model,
+                                      "--tz", "Europe/Berlin", "--since", "2026-10-15",
+                                      "--until", "2026-10-22", "--limit", "20",
+                                      "--format", "json"))
+            shown = page.locator("#chats tbody tr td:first-child").all_inner_texts()
+            assert shown == [c["chat_id"] for c in chats]
+        finally:
+            browser.close()
+    assert seen["errors"] == []
+    assert [m for m in seen["console"] if m[0] in ("error", "warning")] == []
+    assert all(r.startswith(url + "/") for r in seen["requests"]), seen["requests"]

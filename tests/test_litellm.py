@@ -346,7 +346,7 @@ BAD_REPORT_OPTIONS = [
     (["report", "tags", "--compat", "litellm", "--tz", "Europe/Berlin"],
      "report tags --compat litellm does not take --tz"),
     (["report", "tags", "--compat", "langfuse"], "--compat 'langfuse' is not one of litellm"),
-    (["report", "users", "--compat", "litellm"], "report users does not take --compat"),
+    (["report", "keys", "--compat", "litellm"], "report keys does not take --compat"),
     (["report", "active-users", "--by", "weekday"], "--by 'weekday'"),
     (["report", "active-users", "--mau-days", "31"], "--mau-days 31"),
     (["report", "users", "--page", "0"], "--page must be a positive number"),

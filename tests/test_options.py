@@ -48,6 +48,8 @@ OVERRIDES = {
     ("tags", "source"): ["demo"], ("active-users", "source"): ["demo"],
     ("retention", "granularity"): ["month"], ("limits", "threshold"): ["30"],
     ("chats", "compat"): ["openwebui"],
+    # LiteLLM's per-user figures come from the proxy alone: another source empties them
+    ("users", "source"): ["demo"],
 }
 # What the runs with and without an option both carry, where the option only shows in a
 # window, on a page or past a threshold (a later value of the same option wins).
@@ -56,6 +58,8 @@ CONTEXT = {"tz": ["--since", "2026-10-13", "--until", "2026-10-15"],
            "mau_days": ["--since", "2026-10-29", "--until", "2026-11-01"]}
 REPORT_CONTEXT = {("chats", "exclude_deleted"): ["--limit", "1000"],
                   ("daily", "compare"): ["--since", "2026-10-13", "--until", "2026-10-15"],
+                  # LiteLLM's per-user window: the 30 days up to --as-of
+                  ("users", "as_of"): ["--as-of", "2026-10-25"],
                   ("feedback", "tz"): ["--since", "2026-10-01", "--until", "2026-11-01"],
                   ("retention", "tz"): ["--granularity", "day"]}
 THRESHOLD = {"limits": ["--threshold", "1"]}  # someone is over 1 % of a limit
@@ -140,7 +144,7 @@ def test_each_option_is_honoured_or_refused(warehouse_db, name, mode, option):
     compat = ["--compat", mode] if mode else []
     context = REPORT_CONTEXT.get((name, option), CONTEXT.get(option, []))
     context = [*THRESHOLD.get(name, []), *context]
-    if mode and name == "active-users" and option != "as_of":
+    if mode == "litellm" and name in ("active-users", "users") and option != "as_of":
         context += ["--as-of", "2026-10-20"]  # LiteLLM's windows end at 'today'
     if option not in spec.honoured(mode):
         result = answer(config, name, *compat, *given)

@@ -6,6 +6,7 @@ the records the test wrote; and with the reports the endpoints are made of."""
 
 from __future__ import annotations
 
+import urllib.request
 from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -308,3 +309,38 @@ def test_model_chats_paged_and_ordered_and_overview(served):
     assert ask(base, "/users", window) == {"users": []}
     assert ask(base, "/daily", {**window, "granularity": "6h"}) == owui_daily(
         data, *bounds, granularity="6h")
+
+
+def test_open_webui_session_tokens_of_admins_only(served, tmp_path):
+    """With Open WebUI's signing key configured, its admins' session tokens are accepted
+    (header or cookie), anyone else's valid token is refused with 403, and no token, a
+    wrong signature or an expired token with 401."""
+    import jwt
+
+    data, db, _base = served
+    secret = "t0p-secret-of-this-open-webui-install"
+    (tmp_path / "webui_secret_key").write_text(secret + "\n")
+    config = tmp_path / "warehouse.toml"
+    config.write_text(f'[warehouse]\ndb = "{db}"\n\n[serve]\n'
+                      'openwebui_secret_key_file = "webui_secret_key"\n')
+    admin = next(u.id for u in data.users if u.role == "admin")
+    member = next(u.id for u in data.users if u.role != "admin")
+    now = datetime.now().timestamp()
+
+    def token(user: str, key: str = secret, expires: float = now + 3600) -> str:
+        return jwt.encode({"id": user, "jti": "x", "iat": int(now), "exp": int(expires)},
+                          key, algorithm="HS256")
+
+    with server(config, "--quiet", "--tz", TZ) as url:
+        path = f"{url}{BASE}/summary"
+        assert get(path)[0] == 401
+        status, body, _ = get(path, token(admin))
+        assert status == 200 and body == owui_summary(data)
+        assert get(path, token(member))[0] == 403
+        assert get(f"{url}/api/reports/summary", token(member))[0] == 403
+        assert get(path, token(admin, key="the-secret-of-another-open-webui"))[0] == 401
+        assert get(path, token(admin, expires=now - 60))[0] == 401
+        assert get(path, "not-a-jwt")[0] == 401
+        request = urllib.request.Request(path, headers={"Cookie": f"token={token(admin)}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200

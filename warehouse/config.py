@@ -62,6 +62,9 @@ class Config:
     output_mode: int = 0o600
     # [serve] api_keys: the hashes of the keys `warehouse serve` accepts (warehouse/serve/)
     api_key_hashes: tuple[str, ...] = ()
+    # [serve] openwebui_secret_key_file: Open WebUI's signing key, to accept its admins'
+    # session tokens (warehouse/serve/sessions.py)
+    openwebui_secret_file: Path | None = None
 
 
 def parse_url(url: str, base_dir: Path | None = None) -> SourceURL:
@@ -199,6 +202,9 @@ def _read(path: Path) -> Config:
                 f"{settings['output_mode']!r}")
         config.output_mode = mode
     config.api_key_hashes = tuple(data.get("serve", {}).get("api_keys", ()))
+    if "openwebui_secret_key_file" in data.get("serve", {}):
+        secret = Path(data["serve"]["openwebui_secret_key_file"])
+        config.openwebui_secret_file = secret if secret.is_absolute() else base / secret
     for name, spec in data.get("sources", {}).items():
         kind = spec.get("kind", "openwebui")
         source = make_source(name, kind, spec["url"], base,

@@ -47,6 +47,8 @@ SERVE_KEYS = {
     "api_keys": Key(list, 'a list of key hashes in quotes, each "sha256:" and 64 hex digits '
                           "(warehouse new-api-key prints one)",
                     pattern=r"sha256:[0-9a-f]{64}"),
+    "openwebui_secret_key_file": Key(str, "a file path (a file holding Open WebUI's "
+                                          "WEBUI_SECRET_KEY)"),
 }
 SECTIONS = ("warehouse", "sources", "serve")
 

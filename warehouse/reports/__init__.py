@@ -157,7 +157,8 @@ def _answer(con, name: str, filters: Filters,
         params["limit"] = filters.page_size
         params["offset"] = (filters.page - 1) * filters.page_size
     window = params["offset"], params["limit"]
-    if spec.costs_by and filters.metric == "spend":  # ranked, paged after costs are joined
+    costs_by = None if filters.compat else spec.costs_by  # upstream's own figures
+    if costs_by and filters.metric == "spend":  # ranked, paged after costs are joined
         params["offset"], params["limit"] = 0, MAX_ROWS
     import duckdb  # here, not at import: the CLI reads the declarations without it
 
@@ -174,8 +175,8 @@ def _answer(con, name: str, filters: Filters,
         if rows:
             break
     result = Result(name, columns, rows)
-    if spec.costs_by:
-        result = _with_costs(con, result, filters, spec.costs_by, hide_people, window)
+    if costs_by:
+        result = _with_costs(con, result, filters, costs_by, hide_people, window)
     result = _without_unfilled(con, spec, result)
     result = _without_unasked(spec, result, filters)
     result.notes += _notes(con, name, filters, result, end_date)

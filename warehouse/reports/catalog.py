@@ -66,6 +66,9 @@ REPORTS = {
                     "--metric, paged by --page",
                     FILTERS | {"metric", "limit", "page", "page_size", "cost", "currency"},
                     default_limit=50, costs_by="user",
+                    # LiteLLM's per-user analytics: its daily tag table, last 30 days
+                    compat={"litellm": frozenset({"source", "tag", "tag_like", "as_of",
+                                                  "page", "page_size"})},
                     # successful/failed: LiteLLM's status, Open WebUI's error and its
                     # ledger's status fill them; only LiteLLM tags user agents
                     kind_columns={"user_agent": "litellm"}),

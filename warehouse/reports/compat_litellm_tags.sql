@@ -3,6 +3,7 @@
 -- --until (LiteLLM's end date is inclusive), distinct owners of keys that LiteLLM still
 -- has (usage of deleted keys loses its user there), requests, tokens and spend.
 -- --tag picks exact tags, --tag-like a part of one (ILIKE, as LiteLLM's tag_filter).
+-- daily_rows: the tag's rows in that table, which orders LiteLLM's /tag/distinct.
 with tag_rows as (
     select *
     from raw_litellm."LiteLLM_DailyTagSpend"
@@ -28,7 +29,8 @@ select
     sum(tag_rows.successful_requests)::bigint as successful_requests,
     sum(tag_rows.failed_requests)::bigint as failed_requests,
     sum(tag_rows.prompt_tokens + tag_rows.completion_tokens)::bigint as total_tokens,
-    sum(tag_rows.spend) as total_spend
+    sum(tag_rows.spend) as total_spend,
+    count(*) as daily_rows
 from tag_rows
 left join live_keys
     on live_keys._source = tag_rows._source and live_keys.token = tag_rows.api_key

@@ -45,8 +45,8 @@ def known_values(con, filters: Filters, hide_people: bool = False) -> Known:
             "SELECT EXISTS (SELECT 1 FROM marts.tag_hourly WHERE contains(lower(tag), "
             "lower($v)))", {"v": filters.tag_like}).fetchone()[0]
         if not found:
-            raise WarehouseError(f"--tag-like {filters.tag_like!r} is part of no tag (see "
-                                 "'warehouse report tags')")
+            raise UnknownValue(f"--tag-like {filters.tag_like!r} is part of no tag (see "
+                               "'warehouse report tags')", "--tag-like", filters.tag_like)
     return Known(_user(con, filters.user, hide_people), _group(con, filters.group))
 
 
@@ -55,9 +55,9 @@ class UnknownValue(WarehouseError):
     empty answer would look like no usage. An API that must answer as an upstream app
     does (which returns nothing for it) catches this."""
 
-    def __init__(self, message: str, option: str):
+    def __init__(self, message: str, option: str, value: str):
         super().__init__(message)
-        self.option = option
+        self.option, self.value = option, value
 
 
 def _check(con, option: str, value: str, all_sql: str, missing: str,
@@ -68,7 +68,7 @@ def _check(con, option: str, value: str, all_sql: str, missing: str,
     if value in known:
         return
     raise UnknownValue(f"{option} {value!r}: {missing}"
-                       + did_you_mean(value, known, n=3, cutoff=0.5), option)
+                       + did_you_mean(value, known, n=3, cutoff=0.5), option, value)
 
 
 def _user(con, user: str | None, hide_people: bool) -> str | None:
@@ -86,7 +86,8 @@ def _user(con, user: str | None, hide_people: bool) -> str | None:
             "SELECT user_id FROM core.users UNION SELECT email FROM core.users "
             "WHERE email IS NOT NULL").fetchall() if r[0]]
         hint = did_you_mean(user, known, n=3, cutoff=0.5)
-    raise UnknownValue(f"--user {user!r}: no user with that id or email{hint}", "--user")
+    raise UnknownValue(f"--user {user!r}: no user with that id or email{hint}", "--user",
+                       user)
 
 
 def _group(con, group: str | None) -> str | None:
@@ -101,7 +102,7 @@ def _group(con, group: str | None) -> str | None:
             "SELECT name FROM core.groups UNION SELECT group_id FROM core.groups").fetchall()
             if r[0]]
         raise UnknownValue(f"--group {group!r}: no group with that id or name"
-                           + did_you_mean(group, known, n=3, cutoff=0.5), "--group")
+                           + did_you_mean(group, known, n=3, cutoff=0.5), "--group", group)
     if len(rows) > 1:
         raise WarehouseError(f"--group {group!r} names several groups: use its id")
     return rows[0][0]

@@ -31,7 +31,7 @@ def is_loopback(host: str) -> bool:
 
 
 def check_bind(host: str, config: Config) -> None:
-    if not is_loopback(host) and not config.api_key_hashes:
+    if not is_loopback(host) and not (config.api_key_hashes or config.openwebui_secret_file):
         raise WarehouseError(
             f"--host {host} is reachable from other machines, but no API key is configured,"
             " so anyone there could read every report: add one to [serve] api_keys "

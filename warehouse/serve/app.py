@@ -8,21 +8,25 @@ the command line. No endpoint runs SQL given by the client.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from warehouse import health, output, reports
 from warehouse.config import Config
 from warehouse.errors import WarehouseError, did_you_mean
 from warehouse.reports.catalog import REPORTS
 from warehouse.reports.options import OPTIONS
-from warehouse.serve import keys, openwebui
+from warehouse.serve import keys, litellm, openwebui, sessions
 from warehouse.serve.published import Published
 
 FORMATS = ("json", "csv")
+# the live dashboard loads nothing but this server's own files (Vega needs eval)
+CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+       "style-src 'unsafe-inline'; img-src 'self' data:")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
@@ -36,18 +40,36 @@ def create(config: Config, published: Published | None = None,
            tz: str = "UTC") -> FastAPI:
     """The application for `config`'s warehouse; `tz` buckets Open WebUI's answers."""
     published = published or Published(config.db)
+    secret = (sessions.read_secret(config.openwebui_secret_file)
+              if config.openwebui_secret_file else None)
     app = FastAPI(title="usage-warehouse", docs_url=None, redoc_url=None,
                   description="LLM usage from Open WebUI and LiteLLM, answered from the "
                               "published warehouse snapshot.")
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next):
-        if config.api_key_hashes and not keys.accepted(
-                keys.bearer(request.headers.get("authorization")), config.api_key_hashes):
-            return JSONResponse({"detail": "an API key is needed: send 'Authorization: "
-                                           "Bearer <key>' (warehouse new-api-key)"},
-                                status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        return await call_next(request)
+        if not (config.api_key_hashes or secret):
+            return await call_next(request)
+        token = keys.bearer(request.headers.get("authorization"))
+        if keys.accepted(token, config.api_key_hashes):
+            return await call_next(request)
+        user = sessions.user_of(token or request.cookies.get("token"), secret) \
+            if secret else None
+        if user is not None:
+            try:
+                with published.cursor() as (con, _snapshot):
+                    admin = sessions.is_admin(con, user)
+            except WarehouseError as exc:  # no published warehouse yet
+                return JSONResponse({"detail": str(exc)}, status_code=503)
+            if admin:
+                return await call_next(request)
+            return JSONResponse({"detail": "only Open WebUI's admins may read usage "
+                                           "analytics"}, status_code=403)
+        return JSONResponse({"detail": "an API key is needed: send 'Authorization: "
+                                       "Bearer <key>' (warehouse new-api-key)"
+                                       + (", or an Open WebUI admin's session token"
+                                          if secret else "")},
+                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
     @app.exception_handler(WarehouseError)
     async def refused(_request: Request, exc: WarehouseError):
@@ -74,7 +96,29 @@ def create(config: Config, published: Published | None = None,
                           openapi_extra={"parameters": _parameters(spec)},
                           response_model=None)
 
+    @app.get("/api/charts/{name}", summary="A report's chart as a Vega-Lite spec (its "
+                                           "options as query parameters)")
+    def chart(name: str, request: Request):
+        from warehouse import charts
+
+        if name not in REPORTS:
+            raise _unknown(name)
+        filters = reports.resolve(name, _options(list(request.query_params.multi_items())))
+        with published.cursor() as (con, _snapshot):
+            result = reports.run(con, name, filters, config.pseudonymize)
+        return charts.spec(result, filters)
+
+    @app.get("/", include_in_schema=False)
+    def dashboard():
+        return HTMLResponse(_dashboard_page(), headers={"Content-Security-Policy": CSP})
+
+    @app.get("/static/vega.js", include_in_schema=False)
+    def vega():
+        return Response(_vega_bundle(), media_type="text/javascript",
+                        headers={"Cache-Control": "max-age=86400"})
+
     app.include_router(openwebui.router(config, published, tz))
+    app.include_router(litellm.router(config, published))
 
     @app.get("/api/reports/{name}", include_in_schema=False)
     def unknown_report(name: str):
@@ -104,6 +148,24 @@ def _report_endpoint(name: str, config: Config, published: Published):
 
     endpoint.__name__ = "report_" + name.replace("-", "_")
     return endpoint
+
+
+@functools.cache
+def _dashboard_page() -> str:
+    from importlib import resources
+
+    return resources.files("warehouse.serve").joinpath("dashboard.html").read_text()
+
+
+@functools.cache
+def _vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed, from vl-convert (as the dashboard file embeds
+    them): the page works on a network without the internet."""
+    import vl_convert as vlc
+
+    from warehouse.charts import VEGA_LITE
+
+    return vlc.javascript_bundle(vl_version=VEGA_LITE)
 
 
 def _options(items: list[tuple[str, str]]) -> dict:
