@@ -223,7 +223,14 @@ def test_requests_across_publishes_see_whole_states(tmp_path):
         stop.set()
         for thread in askers:
             thread.join()
-        assert get(f"{url}/api/reports/summary")[1]["rows"] == states[-1]
+        # an answer is kept for its snapshot: asked again, it is not computed again
+        first, again = get(f"{url}/api/reports/summary"), get(f"{url}/api/reports/summary")
+        assert first[1]["rows"] == again[1]["rows"] == states[-1]
+        assert again[2]["x-warehouse-cache"] == "hit"
+        invoke("--config", str(config), "run", "--quiet", "--full-refresh")
+        after = get(f"{url}/api/reports/summary")
+        assert after[2]["x-warehouse-cache"] == "miss"  # a publish: computed afresh
+        assert after[1]["snapshot"] >= again[1]["snapshot"]
     assert errors == []
     assert len({json.dumps(s) for s in states}) == 6  # each run changed the figures
     assert all(rows in states for rows in seen)

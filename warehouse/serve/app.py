@@ -20,7 +20,7 @@ from warehouse.config import Config
 from warehouse.errors import WarehouseError, did_you_mean
 from warehouse.reports.catalog import REPORTS
 from warehouse.reports.options import OPTIONS
-from warehouse.serve import keys, litellm, openwebui, sessions
+from warehouse.serve import answers, keys, litellm, openwebui, sessions
 from warehouse.serve.published import Published
 
 FORMATS = ("json", "csv")
@@ -45,6 +45,14 @@ def create(config: Config, published: Published | None = None,
     app = FastAPI(title="usage-warehouse", docs_url=None, redoc_url=None,
                   description="LLM usage from Open WebUI and LiteLLM, answered from the "
                               "published warehouse snapshot.")
+
+    # registered first, so it runs inside the authentication below: only an admitted
+    # request reaches a kept answer
+    kept = answers.Answers(lambda: _identity_of(published))
+
+    @app.middleware("http")
+    async def keep_answers(request: Request, call_next):
+        return await kept.answer(request, call_next)
 
     @app.middleware("http")
     async def authenticate(request: Request, call_next):
@@ -148,6 +156,13 @@ def _report_endpoint(name: str, config: Config, published: Published):
 
     endpoint.__name__ = "report_" + name.replace("-", "_")
     return endpoint
+
+
+def _identity_of(published: Published):
+    try:
+        return published.current().identity
+    except WarehouseError:
+        return None
 
 
 @functools.cache
