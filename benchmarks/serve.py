@@ -199,9 +199,9 @@ def litellm_baselines(url: str, end: int) -> dict[str, callable]:
         "tag wau": periods(7),
         "tag mau": periods(30),
         "tag summary": run(
-            "SELECT dts.tag, count(DISTINCT vt.user_id), sum(api_requests), "
-            "sum(successful_requests), sum(failed_requests), sum(prompt_tokens + "
-            'completion_tokens), sum(spend) FROM "LiteLLM_DailyTagSpend" dts LEFT JOIN '
+            "SELECT dts.tag, count(DISTINCT vt.user_id), sum(dts.api_requests), "
+            "sum(dts.successful_requests), sum(dts.failed_requests), sum(dts.prompt_tokens "
+            '+ dts.completion_tokens), sum(dts.spend) FROM "LiteLLM_DailyTagSpend" dts LEFT JOIN '
             '"LiteLLM_VerificationToken" vt ON dts.api_key = vt.token WHERE dts.date >= '
             f"'{first}' AND dts.date <= '{last}' GROUP BY 1"),
         "tag per-user": run(

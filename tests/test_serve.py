@@ -235,3 +235,18 @@ def test_requests_across_publishes_see_whole_states(tmp_path):
     assert len({json.dumps(s) for s in states}) == 6  # each run changed the figures
     assert all(rows in states for rows in seen)
     assert len(seen) > 10
+
+
+def test_answers_go_out_at_once():
+    """Regression: without TCP_NODELAY on the listening socket (whose accepted
+    connections inherit it), an answer's body waited for the client's delayed ACK of
+    its head: every request on a kept-alive connection took 40 ms more."""
+    import socket
+
+    from warehouse.serve import listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        sock.close()
