@@ -282,6 +282,15 @@ def load(port: int, paths: dict[str, list[str]], clients: int, requests: int,
             "requests": sum(len(v) for v in results.values())}
 
 
+def snapshot(port: int) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("GET", "/api/health")
+        return json.loads(conn.getresponse().read())["snapshot"]["published_at"]
+    finally:
+        conn.close()
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -357,11 +366,14 @@ def bench(args, admin: str, work: Path) -> list[str]:
     with serving(config) as port:
         quiet = load(port, paths, args.clients, args.requests, args.seconds)
         generate.add(owui, "sqlite", llm, lay, n // 100)
+        before = snapshot(port)
         job = subprocess.Popen(warehouse(config, "run", "--quiet"), cwd=ROOT)
-        try:
-            busy = load(port, paths, args.clients, args.requests, 3600, until_done=job)
+        try:  # as long as the job runs (bounded all the same)
+            busy = load(port, paths, args.clients, args.requests * 50, args.seconds * 20,
+                        until_done=job)
         finally:
             job.wait()
+        after = snapshot(port)
     header = [
         f"## `warehouse serve` under load, {n:,} events, {args.clients} clients "
         f"({datetime.now(UTC):%Y-%m-%d})", "",
@@ -373,9 +385,10 @@ def bench(args, admin: str, work: Path) -> list[str]:
            f"Quiet server: {quiet['requests']:,} requests in {quiet['seconds']:.0f} s "
            f"({quiet['requests'] / quiet['seconds']:,.0f}/s), {len(quiet['errors'])} errors.",
            "", *table(quiet, baselines, set(owui_ep)), "",
-           f"While `warehouse run` ingested 1% more events, built and published: "
-           f"{busy['requests']:,} requests in {busy['seconds']:.0f} s, "
-           f"{len(busy['errors'])} errors.", "", *table(busy, baselines, set(owui_ep))]
+           f"While `warehouse run` ingested 1% more events, built and published (served "
+           f"snapshot {before} before, {after} after): {busy['requests']:,} requests in "
+           f"{busy['seconds']:.0f} s, {len(busy['errors'])} errors.", "",
+           *table(busy, baselines, set(owui_ep))]
     for phase in (quiet, busy):
         for error in phase["errors"][:5]:
             out.append(f"- error: {error}")
