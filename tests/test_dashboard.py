@@ -176,3 +176,36 @@ def test_live_dashboard_redraws_when_a_filter_changes(demo_dir, chromium):
     assert seen["errors"] == []
     assert [m for m in seen["console"] if m[0] in ("error", "warning")] == []
     assert all(r.startswith(url + "/") for r in seen["requests"]), seen["requests"]
+
+
+def test_live_dashboard_shows_callers_text_as_text(demo_dir, tmp_path, chromium):
+    """A model id is whatever an API caller sent: quotes and tags in it must show as
+    text, in the table and in the link's attribute, never become markup."""
+    import sqlite3
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_serve import server
+
+    hostile = 'x"><b id="pwned">bold</b><a title=\''
+    shutil.copy(demo_dir / "webui.db", tmp_path / "webui.db")
+    with sqlite3.connect(tmp_path / "webui.db") as conn:
+        conn.execute("UPDATE chat_message SET model_id = ? WHERE model_id = 'mistral-small'",
+                     (hostile,))
+    config = tmp_path / "warehouse.toml"
+    config.write_text('[warehouse]\ndb = "usage.duckdb"\n\n[sources.demo]\n'
+                      'url = "sqlite:///webui.db"\n')
+    invoke("--config", str(config), "run", "--quiet")
+    with server(config, "--quiet") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(url + "/")
+            page.wait_for_function("document.body.dataset.state === 'ready'",
+                                   timeout=30_000)
+            assert page.locator("#pwned").count() == 0
+            link = page.locator("#models a").filter(has_text="pwned")
+            assert link.inner_text() == hostile
+            assert link.get_attribute("data-model") == hostile
+        finally:
+            browser.close()

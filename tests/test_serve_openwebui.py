@@ -336,7 +336,8 @@ def test_open_webui_session_tokens_of_admins_only(served, tmp_path):
         assert get(path)[0] == 401
         status, body, _ = get(path, token(admin))
         assert status == 200 and body == owui_summary(data)
-        assert get(path, token(member))[0] == 403
+        assert get(path, token(member))[0] == 403  # though the admin's answer is kept
+        assert get(path)[0] == 401
         assert get(f"{url}/api/reports/summary", token(member))[0] == 403
         assert get(path, token(admin, key="the-secret-of-another-open-webui"))[0] == 401
         assert get(path, token(admin, expires=now - 60))[0] == 401
@@ -344,3 +345,17 @@ def test_open_webui_session_tokens_of_admins_only(served, tmp_path):
         request = urllib.request.Request(path, headers={"Cookie": f"token={token(admin)}"})
         with urllib.request.urlopen(request, timeout=30) as response:
             assert response.status == 200
+
+
+def test_overview_days_count_on_the_wall_clock():
+    """Regression: 60 days before 2026-12-03 23:09 in Berlin is 2026-10-04 23:09 on its
+    wall clock, as Open WebUI's naive local arithmetic says; 60 days of 24 hours end an
+    hour later (summer time), on 2026-10-05, and the history started a day late."""
+    from datetime import UTC
+
+    from warehouse.serve.openwebui import history_start
+
+    now = datetime(2026, 12, 3, 22, 9, tzinfo=UTC)
+    start = history_start(now, 60, ZONE)
+    assert start.astimezone(ZONE).replace(tzinfo=None) == datetime(2026, 10, 4, 23, 9)
+    assert history_start(now, 0, ZONE) is None

@@ -218,16 +218,17 @@ def router(config: Config, published: Published, tz: str) -> APIRouter:
     @api.get("/models/{model_id:path}/overview", response_model=ModelOverviewResponse)
     def model_overview(model_id: str, days: int = Query(30)):
         now = datetime.now(UTC)
-        since = _iso(now - timedelta(days=days)) if days > 0 else None
+        start = history_start(now, days, zone)
         try:
-            history = [r for r in ask("feedback", model=model_id, tz=tz, since=since,
+            history = [r for r in ask("feedback", model=model_id, tz=tz,
+                                      since=_iso(start) if start else None,
                                       until=_iso(now + timedelta(seconds=1)))
                        if r["kind"] == "history"]
             tags = [r for r in ask("feedback", model=model_id, tz=tz) if r["kind"] == "tag"]
         except UnknownValue:  # a model never seen: its days without ratings, no tags
-            first = (now - timedelta(days=max(days, 0))).astimezone(zone).date()
+            first = start.astimezone(zone).date() if start else None
             history = [{"date": (first + timedelta(days=n)).isoformat(), "won": 0, "lost": 0}
-                       for n in range(days + 1 if days > 0 else 0)]
+                       for n in range(days + 1 if first else 0)]
             tags = []
         return ModelOverviewResponse(
             history=[HistoryEntry(date=r["date"], won=r["won"], lost=r["lost"])
@@ -235,6 +236,16 @@ def router(config: Config, published: Published, tz: str) -> APIRouter:
             tags=[TagEntry(tag=r["tag"], count=r["count"]) for r in tags])
 
     return api
+
+
+def history_start(now: datetime, days: int, zone: ZoneInfo) -> datetime | None:
+    """The overview's first instant, as Open WebUI computes it: `days` whole days back on
+    the server's wall clock (naive local time), not days of 24 hours (which differ across
+    a change of summer time and then start the history a day off)."""
+    if days <= 0:
+        return None
+    local = now.astimezone(zone).replace(tzinfo=None) - timedelta(days=days)
+    return local.replace(tzinfo=zone).astimezone(UTC)
 
 
 def _window(start_date: int | None, end_date: int | None) -> dict:
