@@ -20,7 +20,7 @@ from warehouse.config import Config
 from warehouse.errors import WarehouseError, did_you_mean
 from warehouse.reports.catalog import REPORTS
 from warehouse.reports.options import OPTIONS
-from warehouse.serve import answers, keys, litellm, openwebui, sessions
+from warehouse.serve import answers, auth, litellm, openwebui
 from warehouse.serve.published import Published
 
 FORMATS = ("json", "csv")
@@ -40,8 +40,6 @@ def create(config: Config, published: Published | None = None,
            tz: str = "UTC") -> FastAPI:
     """The application for `config`'s warehouse; `tz` buckets Open WebUI's answers."""
     published = published or Published(config.db)
-    secret = (sessions.read_secret(config.openwebui_secret_file)
-              if config.openwebui_secret_file else None)
     app = FastAPI(title="usage-warehouse", docs_url=None, redoc_url=None,
                   description="LLM usage from Open WebUI and LiteLLM, answered from the "
                               "published warehouse snapshot.")
@@ -54,30 +52,11 @@ def create(config: Config, published: Published | None = None,
     async def keep_answers(request: Request, call_next):
         return await kept.answer(request, call_next)
 
+    gate = auth.Gate(config, published)
+
     @app.middleware("http")
     async def authenticate(request: Request, call_next):
-        if not (config.api_key_hashes or secret):
-            return await call_next(request)
-        token = keys.bearer(request.headers.get("authorization"))
-        if keys.accepted(token, config.api_key_hashes):
-            return await call_next(request)
-        user = sessions.user_of(token or request.cookies.get("token"), secret) \
-            if secret else None
-        if user is not None:
-            try:
-                with published.cursor() as (con, _snapshot):
-                    admin = sessions.is_admin(con, user)
-            except WarehouseError as exc:  # no published warehouse yet
-                return JSONResponse({"detail": str(exc)}, status_code=503)
-            if admin:
-                return await call_next(request)
-            return JSONResponse({"detail": "only Open WebUI's admins may read usage "
-                                           "analytics"}, status_code=403)
-        return JSONResponse({"detail": "an API key is needed: send 'Authorization: "
-                                       "Bearer <key>' (warehouse new-api-key)"
-                                       + (", or an Open WebUI admin's session token"
-                                          if secret else "")},
-                            status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return await gate.admit(request, call_next)
 
     @app.exception_handler(WarehouseError)
     async def refused(_request: Request, exc: WarehouseError):
