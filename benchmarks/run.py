@@ -238,11 +238,18 @@ def main() -> None:
     unknown = set(args.modes) - {"none", "preview", "full"}
     if unknown:
         parser.error(f"--modes: unknown {sorted(unknown)}; known: none, preview, full")
+    run_bench(bench, args, "wh-bench-")
+
+
+def run_bench(bench, args, prefix: str) -> None:
+    """`bench(args, admin_url, folder)` beside a throwaway PostgreSQL (or --pg-url), in
+    --workdir (or a temporary folder named `prefix`...); its lines are printed and
+    appended to --results."""
     with ExitStack() as stack:
         admin = args.pg_url or stack.enter_context(pgserver.throwaway_cluster(
             "bench-" + uuid.uuid4().hex[:8],
             "-c fsync=off -c shared_buffers=2GB -c work_mem=256MB"))
-        work = Path(args.workdir or tempfile.mkdtemp(prefix="wh-bench-"))
+        work = Path(args.workdir or tempfile.mkdtemp(prefix=prefix))
         work.mkdir(parents=True, exist_ok=True)
         lines = bench(args, admin, work)
     text = "\n".join(lines)

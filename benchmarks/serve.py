@@ -27,11 +27,9 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,8 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import generate  # noqa: E402
-from benchmarks.run import PRICES, _config, best, new_database, timed_process, warehouse  # noqa: E402
-from tests import pgserver  # noqa: E402
+from benchmarks.run import PRICES, _config, best, new_database, run_bench, timed_process, warehouse  # noqa: E402
 
 DAY = 86_400
 WINDOWS = (7, 30, 90, 365)  # days before the data's end
@@ -330,18 +327,7 @@ def main() -> None:
     parser.add_argument("--workdir", help="folder for the databases (default: a temp dir)")
     parser.add_argument("--results", help="append the figures to this Markdown file")
     args = parser.parse_args()
-    with ExitStack() as stack:
-        admin = args.pg_url or stack.enter_context(pgserver.throwaway_cluster(
-            "bench-" + uuid.uuid4().hex[:8],
-            "-c fsync=off -c shared_buffers=2GB -c work_mem=256MB"))
-        work = Path(args.workdir or tempfile.mkdtemp(prefix="wh-serve-"))
-        work.mkdir(parents=True, exist_ok=True)
-        lines = bench(args, admin, work)
-    text = "\n".join(lines)
-    print(text)
-    if args.results:
-        with open(args.results, "a") as out:
-            out.write(text + "\n\n")
+    run_bench(bench, args, "wh-serve-")
 
 
 def bench(args, admin: str, work: Path) -> list[str]:

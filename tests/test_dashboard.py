@@ -185,17 +185,14 @@ def test_live_dashboard_shows_callers_text_as_text(demo_dir, tmp_path, chromium)
 
     from playwright.sync_api import sync_playwright
 
-    from tests.test_serve import server
+    from tests.test_serve import built, server
 
     hostile = 'x"><b id="pwned">bold</b><a title=\''
     shutil.copy(demo_dir / "webui.db", tmp_path / "webui.db")
     with sqlite3.connect(tmp_path / "webui.db") as conn:
         conn.execute("UPDATE chat_message SET model_id = ? WHERE model_id = 'mistral-small'",
                      (hostile,))
-    config = tmp_path / "warehouse.toml"
-    config.write_text('[warehouse]\ndb = "usage.duckdb"\n\n[sources.demo]\n'
-                      'url = "sqlite:///webui.db"\n')
-    invoke("--config", str(config), "run", "--quiet")
+    config = built(tmp_path, '[sources.demo]\nurl = "sqlite:///webui.db"\n')
     with server(config, "--quiet") as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         try:

@@ -32,6 +32,15 @@ ASKED = {
 }
 
 
+def built(folder: Path, sources: str) -> Path:
+    """A warehouse.toml in `folder` naming `sources` ([sources.NAME] tables), and the
+    warehouse one `warehouse run` makes of them beside it."""
+    config = folder / "warehouse.toml"
+    config.write_text(f'[warehouse]\ndb = "usage.duckdb"\n\n{sources}')
+    invoke("--config", str(config), "run", "--quiet")
+    return config
+
+
 @contextmanager
 def server(config: Path, *args: str, env: dict | None = None):
     """A `warehouse serve` process on a free port; yields its base URL."""
@@ -82,10 +91,7 @@ def served(tmp_path_factory):
     conn = sqlite3.connect(source)
     sample.write(conn, sample.generate(seed=11, users=6, days=30, chats_per_user=4))
     conn.close()
-    config = folder / "warehouse.toml"
-    config.write_text(f'[warehouse]\ndb = "usage.duckdb"\n\n[sources.campus]\n'
-                      f'url = "sqlite:///{source}"\n')
-    invoke("--config", str(config), "run", "--quiet")
+    config = built(folder, f'[sources.campus]\nurl = "sqlite:///{source}"\n')
     with server(config, "--quiet") as url:
         yield config, folder / "usage.duckdb", url
 
@@ -186,10 +192,7 @@ def test_requests_across_publishes_see_whole_states(tmp_path):
     conn = sqlite3.connect(source)
     sample.write(conn, data)
     conn.close()
-    config = tmp_path / "warehouse.toml"
-    config.write_text(f'[warehouse]\ndb = "usage.duckdb"\n\n[sources.campus]\n'
-                      f'url = "sqlite:///{source}"\n')
-    invoke("--config", str(config), "run", "--quiet")
+    config = built(tmp_path, f'[sources.campus]\nurl = "sqlite:///{source}"\n')
     db = tmp_path / "usage.duckdb"
     states = [report(db, "summary")]
     seen, errors, stop = [], [], threading.Event()

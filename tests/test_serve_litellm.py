@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from tests import litellm_source
-from tests.test_reports import invoke, report
-from tests.test_serve import get, query, server
+from tests.test_reports import report
+from tests.test_serve import built, get, query, server
 
 END = "(current_date at time zone 'UTC')::date + 1"  # LiteLLM: UTC today + 1 day
 
@@ -137,10 +137,7 @@ def _tag_where(tags, like):
 def served_proxy(make_litellm, tmp_path):
     data = litellm_source.generate()
     src = make_litellm(data)
-    config = tmp_path / "warehouse.toml"
-    config.write_text(f'[warehouse]\ndb = "usage.duckdb"\n\n[sources.proxy]\nkind = "litellm"\n'
-                      f'url = "{src.url}"\n')
-    invoke("--config", str(config), "run", "--quiet")
+    config = built(tmp_path, f'[sources.proxy]\nkind = "litellm"\nurl = "{src.url}"\n')
     with server(config, "--quiet") as base:
         yield src, tmp_path / "usage.duckdb", base
 

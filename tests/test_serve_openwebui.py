@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests import expected
-from tests.test_reports import invoke, report
-from tests.test_serve import get, query, server
+from tests.test_reports import report
+from tests.test_serve import built, get, query, server
 from warehouse import sample
 
 TZ = "Europe/Berlin"  # summer time ends on 2026-10-25, inside the sample's weeks
@@ -49,9 +49,7 @@ def served(request, tmp_path_factory):
         url = _new_pg_database(request.getfixturevalue("pg_url"))
         with psycopg.connect(url) as conn:
             sample.write(conn, data, paramstyle="format")
-    config = folder / "warehouse.toml"
-    config.write_text(f'[warehouse]\ndb = "usage.duckdb"\n\n[sources.campus]\nurl = "{url}"\n')
-    invoke("--config", str(config), "run", "--quiet")
+    config = built(folder, f'[sources.campus]\nurl = "{url}"\n')
     with server(config, "--quiet", "--tz", TZ) as base:
         yield data, folder / "usage.duckdb", base + BASE
 

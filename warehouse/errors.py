@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from warehouse import interrupts
+
 
 class WarehouseError(Exception):
     """A problem with the user's input or environment, phrased for the user."""
@@ -47,8 +49,6 @@ def is_interrupt(exc: BaseException) -> bool:
     SIGINT cancels a running query (RuntimeError 'Query interrupted', InterruptException),
     or any error after a recorded SIGINT (one raised inside a Python callback of DuckDB's,
     such as an Arrow scan, comes back as a DuckDB error the ingest reports as a source's)."""
-    from warehouse import interrupts
-
     return (isinstance(exc, KeyboardInterrupt) or interrupts.received()
             or type(exc).__name__ == "InterruptException"
             or (isinstance(exc, RuntimeError) and "Query interrupted" in str(exc))

@@ -14,3 +14,11 @@ class Result:
 
     def records(self) -> list[dict]:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
+    def without(self, dropped: set[str]) -> Result:
+        """The same answer without the columns named in `dropped`."""
+        if not dropped & set(self.columns):
+            return self
+        keep = [i for i, c in enumerate(self.columns) if c not in dropped]
+        return Result(self.name, [self.columns[i] for i in keep],
+                      [tuple(row[i] for i in keep) for row in self.rows], self.notes)

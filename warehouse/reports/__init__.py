@@ -240,21 +240,13 @@ def _without_unfilled(con, spec: Report, result: Result) -> Result:
         return result
     kinds = {r[0] for r in con.execute(
         "SELECT DISTINCT source_kind FROM _warehouse.source_tables").fetchall()}
-    keep = [i for i, c in enumerate(result.columns) if spec.kind_columns.get(c, "") in
-            kinds | {""}]
-    return Result(result.name, [result.columns[i] for i in keep],
-                  [tuple(row[i] for i in keep) for row in result.rows], result.notes)
+    return result.without({c for c, kind in spec.kind_columns.items() if kind not in kinds})
 
 
 def _without_unasked(spec: Report, result: Result, filters: Filters) -> Result:
     """Leave out the columns of options not given (--compare's previous figures)."""
-    dropped = {c for option, columns in spec.only_with.items()
-               if not getattr(filters, option) for c in columns}
-    if not dropped & set(result.columns):
-        return result
-    keep = [i for i, c in enumerate(result.columns) if c not in dropped]
-    return Result(result.name, [result.columns[i] for i in keep],
-                  [tuple(row[i] for i in keep) for row in result.rows], result.notes)
+    return result.without({c for option, columns in spec.only_with.items()
+                           if not getattr(filters, option) for c in columns})
 
 
 def _end_date(as_of: str | None) -> date:

@@ -91,9 +91,7 @@ def create(config: Config, published: Published | None = None,
         if name not in REPORTS:
             raise _unknown(name)
         filters = reports.resolve(name, _options(list(request.query_params.multi_items())))
-        with published.cursor() as (con, _snapshot):
-            result = reports.run(con, name, filters, config.pseudonymize)
-        return charts.spec(result, filters)
+        return charts.spec(published.run(name, filters, config.pseudonymize), filters)
 
     @app.get("/", include_in_schema=False)
     def dashboard():

@@ -87,8 +87,7 @@ def router(config: Config, published: Published) -> APIRouter:
         while True:
             filters = reports.resolve(name, {"compat": "litellm", **options})
             try:
-                with published.cursor() as (con, _snapshot):
-                    return reports.run(con, name, filters, config.pseudonymize).records()
+                return published.run(name, filters, config.pseudonymize).records()
             except UnknownValue as unknown:
                 if unknown.option == "--tag":
                     options["tag"] = [t for t in options["tag"] if t != unknown.value]

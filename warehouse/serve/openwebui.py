@@ -130,9 +130,8 @@ def router(config: Config, published: Published, tz: str) -> APIRouter:
     zone = ZoneInfo(tz)
 
     def ask(name: str, **options) -> list[dict]:
-        filters = reports.resolve(name, options)
-        with published.cursor() as (con, _snapshot):
-            return reports.run(con, name, filters, config.pseudonymize).records()
+        return published.run(name, reports.resolve(name, options),
+                             config.pseudonymize).records()
 
     def usage(name: str, start_date, end_date, group_id, **options) -> list[dict]:
         asked = dict(channel="ui", **_window(start_date, end_date), **options)
@@ -294,8 +293,7 @@ def _series(rows: list[dict], metric: str, granularity: str, zone: ZoneInfo,
                for date, (now, _before) in sorted(buckets.items()) if now or filled]
     if compare:
         duration = end_date - start_date + 1
-        step = timedelta(minutes={"10m": 10, "hourly": 60, "3h": 180, "6h": 360,
-                                  "daily": 1440}[granularity])
+        step = timedelta(seconds=reports.STEP_SECONDS[GRANULARITIES[granularity]])
         for entry in entries:
             bucket = datetime.fromisoformat(entry.date).replace(tzinfo=zone)
             start = max(start_date, int(bucket.timestamp()))

@@ -64,6 +64,13 @@ class Published:
         published = datetime.fromtimestamp(identity[2] / 1e9, UTC)
         return Snapshot(con, identity, published.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
+    def run(self, name: str, filters, pseudonymize: bool | None):
+        """Report `name` on the current snapshot."""
+        from warehouse import reports
+
+        with self.cursor() as (con, _snapshot):
+            return reports.run(con, name, filters, pseudonymize)
+
     @contextmanager
     def cursor(self):
         """A cursor of the current snapshot for one request, and the snapshot."""
