@@ -188,3 +188,42 @@ def test_the_stored_reads_of_the_models_are_current():
             f"{name} changed: rewrite {models.READ_TABLES_FILE} (see this test's docstring)")
     assert set(json.loads(stored)) == {n for n, m in found.items()
                                        if m.path.is_relative_to(models.builtin_dir())}
+
+
+def test_the_facts_are_stored_in_time_order(make_source, tmp_path):
+    """Each incremental model is stored in the order of the column that dates it, after a
+    full build and after a build that adds later days: DuckDB skips row groups outside a
+    report's window only when their time ranges do not all span the whole history."""
+    data = sample.generate(seed=11, users=6, days=30, chats_per_user=5)
+    src = make_source(data, "sqlite")
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    invoke("--db", str(db), "build", "--quiet")
+
+    def out_of_order() -> dict[str, int]:
+        found = models.discover()
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return {name: con.execute(
+                f'SELECT count(*) FROM (SELECT "{found[name].incremental}" AS t, '
+                f'lag("{found[name].incremental}") OVER (ORDER BY rowid) AS before '
+                f"FROM {name}) WHERE t < before").fetchone()[0] for name in INCREMENTAL}
+        finally:
+            con.close()
+
+    assert out_of_order() == dict.fromkeys(INCREMENTAL, 0)
+    last = max(m.created_at for c in data.chats for m in c.messages)
+    chat = data.chats[0]
+    model = replies(data)[0][1].model_id
+    conn = src.connect()
+    sample.insert_messages(conn.cursor(), src.ph, [
+        (chat, sample.Message(f"later-{n}", "assistant", "later answer",
+                              last + (n + 1) * 86400 - 60 * n, model_id=model,
+                              usage={"prompt_tokens": 5, "completion_tokens": 6}))
+        for n in range(3)])
+    conn.commit()
+    conn.close()
+    invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    invoke("--db", str(db), "build", "--quiet")
+    assert last_build(db)["core.usage_events"][0] == "incremental"
+    assert out_of_order() == dict.fromkeys(INCREMENTAL, 0)

@@ -356,8 +356,7 @@ def _rebuild_days(con, model: Model, days: list) -> int:
     """Delete the rows of the changed days and insert them again (half-open UTC days)."""
     _set_window(con, days)
     con.execute(f"DELETE FROM {model.name} WHERE _warehouse.in_build({model.incremental})")
-    row = con.execute(f"INSERT INTO {model.name} BY NAME SELECT * FROM (\n{model.sql}\n)"
-                      ).fetchone()
+    row = con.execute(f"INSERT INTO {model.name} BY NAME {_in_time_order(model)}").fetchone()
     return int(row[0]) if row else 0
 
 
@@ -390,6 +389,15 @@ def _set_window(con, days: list | None) -> None:
                 "+ INTERVAL 1 DAY", [last])
 
 
+def _in_time_order(model: Model) -> str:
+    """The model's rows, an incremental one's in the order of the column that dates them:
+    DuckDB keeps each row group's min and max, so a report's window then reads the row
+    groups of its days only (a week of a year's facts: a fiftieth of them) instead of all."""
+    if not model.incremental:
+        return model.sql
+    return f'SELECT * FROM (\n{model.sql}\n) ORDER BY "{model.incremental}"'
+
+
 def _replace(con, model: Model) -> int | None:
     _set_window(con, None)
     other = "VIEW" if model.materialized == "table" else "TABLE"
@@ -400,7 +408,8 @@ def _replace(con, model: Model) -> int | None:
     if exists and (exists[0] == "VIEW") == (other == "VIEW"):
         con.execute(f"DROP {other} {model.name}")
     kind = "TABLE" if model.materialized == "table" else "VIEW"
-    con.execute(f"CREATE OR REPLACE {kind} {model.name} AS\n{model.sql}")
+    body = _in_time_order(model) if kind == "TABLE" else model.sql
+    con.execute(f"CREATE OR REPLACE {kind} {model.name} AS\n{body}")
     if kind == "TABLE":
         return con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]
     return None
