@@ -196,6 +196,26 @@ def test_a_closed_month_keeps_its_cost_when_a_later_price_is_added(priced):
         expected_cost((april, "gpt-4o", 1000, 0, 100), None, later=True))  # 0.007 USD
 
 
+def test_users_without_costs_leave_out_the_cost_columns_only(priced):
+    """--cost none (what Open WebUI's users endpoint asks: it shows no costs) spares the
+    costs query; every other column and the ranking stay the same; a ranking by cost
+    without costs, and --cost none where costs are the question, are refused."""
+    db = priced[0]
+    for metric in ("messages", "tokens"):
+        full = report(db, "users", "--metric", metric, "--limit", "3", "--currency", "EUR")
+        bare = report(db, "users", "--metric", metric, "--limit", "3", "--cost", "none")
+        assert {"billed_cost", "repriced_cost", "currency"} <= set(full[0])
+        costly = ("billed_cost", "repriced_cost", "currency")
+        assert bare == [{k: v for k, v in row.items() if k not in costly} for row in full]
+    result = CliRunner().invoke(cli, ["--db", str(db), "report", "users", "--metric",
+                                      "spend", "--cost", "none"])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines()[-1].endswith(
+        "--metric spend ranks by cost: leave out --cost none")
+    result = CliRunner().invoke(cli, ["--db", str(db), "report", "costs", "--cost", "none"])
+    assert result.exit_code != 0 and "--cost 'none' is not one of" in result.output
+
+
 def test_marts_round_repriced_cost_to_a_billionth(make_source, tmp_path):
     """Prices finer than 1e-9 per token: core.usage_events keeps each response's exact
     cost; the hourly marts store 64-bit decimals, each row's sum rounded half up to nine

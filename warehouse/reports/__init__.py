@@ -118,6 +118,8 @@ def _answer(con, name: str, filters: Filters,
         return _limits(con, filters, hide_people)
     if filters.compat is not None:
         _check_choice(f"report {name} --compat", filters.compat, tuple(spec.compat))
+    if filters.cost == "none" and filters.metric == "spend":
+        raise WarehouseError("--metric spend ranks by cost: leave out --cost none")
     tz = time_zone(filters.tz)
     if filters.compat == "litellm" and filters.tz != "UTC":
         raise WarehouseError(f"--compat {filters.compat} counts UTC days, as LiteLLM does: "
@@ -157,7 +159,8 @@ def _answer(con, name: str, filters: Filters,
         params["limit"] = filters.page_size
         params["offset"] = (filters.page - 1) * filters.page_size
     window = params["offset"], params["limit"]
-    costs_by = None if filters.compat else spec.costs_by  # upstream's own figures
+    # upstream's own figures have no costs; --cost none asks for none
+    costs_by = None if filters.compat or filters.cost == "none" else spec.costs_by
     if costs_by and filters.metric == "spend":  # ranked, paged after costs are joined
         params["offset"], params["limit"] = 0, MAX_ROWS
     import duckdb  # here, not at import: the CLI reads the declarations without it

@@ -66,6 +66,7 @@ REPORTS = {
                     "--metric, paged by --page",
                     FILTERS | {"metric", "limit", "page", "page_size", "cost", "currency"},
                     default_limit=50, costs_by="user",
+                    choices={"cost": ("as-billed", "repriced", "both", "none")},
                     # LiteLLM's per-user analytics: its daily tag table, last 30 days
                     compat={"litellm": frozenset({"source", "tag", "tag_like", "as_of",
                                                   "page", "page_size"})},

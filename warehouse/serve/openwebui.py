@@ -165,7 +165,7 @@ def router(config: Config, published: Published, tz: str) -> APIRouter:
               group_id: str | None = None, limit: int = Query(50),
               metric: Literal["messages", "tokens"] = Query("messages")):
         rows = usage("users", start_date, end_date, group_id, metric=metric,
-                     limit=limit, cost="as-billed")
+                     limit=limit, cost="none")
         return UserAnalyticsResponse(users=[UserAnalyticsEntry(**_fields(
             r, UserAnalyticsEntry)) for r in rows if r["user_id"] is not None])
 
