@@ -139,6 +139,20 @@ def test_report_on_a_missing_warehouse(tmp_path):
     assert not (tmp_path / "none.duckdb").exists()
 
 
+def test_report_on_a_warehouse_not_built_or_built_by_an_older_version(make_source, tmp_path):
+    src = make_source(sample.generate(seed=6, users=2, days=2, chats_per_user=1), "sqlite")
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus")
+    built = "the warehouse's marts are missing or out of date: run 'warehouse build'"
+    assert built in fail("--db", str(db), "report", "summary")
+    invoke("--db", str(db), "build")
+    con = duckdb.connect(str(db))
+    # as a warehouse built before repricing
+    con.execute("ALTER TABLE marts.tag_hourly DROP COLUMN repriced_cost")
+    con.close()
+    assert built in fail("--db", str(db), "report", "tokens")
+
+
 def test_config_errors_name_the_file(tmp_path):
     bad = tmp_path / "warehouse.toml"
     bad.write_text("[sources.campus\nurl = 1\n")

@@ -4,6 +4,8 @@ independently (tests/expected.py) for a window, time zones other than UTC and a 
 from __future__ import annotations
 
 import json
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -148,3 +150,29 @@ def test_weekly_and_hourly_buckets_add_up(loaded):
     # Buckets are local wall-clock hours (as Open WebUI's): the hour repeated when DST
     # ends on 2026-10-25 shares one label, so 8 days give 8 * 24 labels, none missing.
     assert len({r["date"] for r in by_hour}) == 8 * 24
+
+
+@pytest.mark.parametrize("tz", ["Europe/Berlin", "Asia/Kolkata", "Asia/Kathmandu"])
+def test_sub_daily_buckets_are_local_wall_clock_in_any_zone(loaded, tz):
+    """Each message in the bucket of its local time (steps from local midnight), whole-
+    hour zones (across Berlin's DST end) and zones 30 or 45 minutes off alike; window
+    bounds off whole hours too."""
+    data, db = loaded
+    zone = ZoneInfo(tz)
+    since, until = "2026-10-20T07:10:00", "2026-10-27T19:50:00"
+    pairs = [(c, m) for c, m in expected.rows(data, since, until, tz) if m.model_id]
+    assert pairs
+    for granularity, minutes in (("10m", 10), ("hour", 60), ("3h", 180), ("6h", 360)):
+        want: dict = {}
+        for _, m in pairs:
+            local = datetime.fromtimestamp(m.created_at, zone)
+            start = (local.replace(minute=local.minute // minutes * minutes, second=0)
+                     if minutes < 60 else local.replace(
+                         hour=local.hour // (minutes // 60) * (minutes // 60), minute=0,
+                         second=0))
+            key = (start.strftime("%Y-%m-%d %H:%M"), m.model_id)
+            want[key] = want.get(key, 0) + 1
+        rows = report(db, "daily", "--since", since, "--until", until, "--tz", tz,
+                      "--granularity", granularity)
+        got = {(r["date"], r["model_id"]): r["count"] for r in rows if r["count"]}
+        assert got == want, granularity

@@ -13,17 +13,32 @@ with shifted as (
     where model_id is not null and ts is not null
 ),
 
+-- First per $grain seconds of UTC time (plain arithmetic; a whole hour when the zone's
+-- offsets are, so every local bucket is made of whole grains), then each grain into its
+-- local bucket: the zone conversion, slow per row, runs once per grain.
+grains as (
+    select
+        time_bucket(to_seconds($grain), make_timestamp(epoch_us(ts))) as grain,
+        model_id,
+        sum(messages) filter (where not previous) as count,
+        sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))
+            filter (where not previous) as total_tokens,
+        sum(messages) filter (where previous) as previous_count,
+        sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))
+            filter (where previous) as previous_total_tokens
+    from shifted
+    group by all
+),
+
 bucketed as (
     select
-        time_bucket($step::interval, timezone($tz, ts)) as bucket,
+        time_bucket($step::interval, timezone($tz, timezone('UTC', grain))) as bucket,
         model_id,
-        sum(messages) filter (where not previous)::bigint as count,
-        coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))
-            filter (where not previous), 0)::bigint as total_tokens,
-        sum(messages) filter (where previous)::bigint as previous_count,
-        coalesce(sum(coalesce(input_tokens, 0) + coalesce(output_tokens, 0))
-            filter (where previous), 0)::bigint as previous_total_tokens
-    from shifted
+        sum(count)::bigint as count,
+        coalesce(sum(total_tokens), 0)::bigint as total_tokens,
+        sum(previous_count)::bigint as previous_count,
+        coalesce(sum(previous_total_tokens), 0)::bigint as previous_total_tokens
+    from grains
     group by all
 ),
 
