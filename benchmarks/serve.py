@@ -5,8 +5,14 @@ source databases directly, in the same run.
         --results benchmarks/RESULTS.md
 
 Sources as benchmarks/run.py generates them (Open WebUI in SQLite, LiteLLM in a throwaway
-PostgreSQL), built by one `warehouse run`. Then `warehouse serve` on 127.0.0.1 and
---clients threads, each with a keep-alive connection, asking the Open WebUI and LiteLLM
+PostgreSQL), built by one `warehouse run`. Then `warehouse serve` on 127.0.0.1.
+
+First Open WebUI's own Analytics page as it asks: its default period (7 days ending
+"now"), five requests at once per load, "now" a second later at each load, so every
+request is new to the server (no kept answer helps): one admin alone, then --clients / 5
+admins at once.
+
+Then --clients threads, each with a keep-alive connection, asking the Open WebUI and LiteLLM
 endpoints in turn with a few windows each (as open dashboards do), at most --requests
 requests or --seconds seconds per phase. Phase 1: a quiet server; phase 2: the same while
 a `warehouse run` (after 1% more events) publishes. Per endpoint: p50 and p99 of all
@@ -61,6 +67,20 @@ def owui_paths(end: int, model: str) -> dict[str, list[str]]:
     }
 
 
+# Open WebUI's Analytics page (Dashboard.svelte at 0.12.4) on its default period, 7 days
+# ending now: five requests at once, with the page's granularity and metric.
+PAGE = ("summary", "models", "users", "daily hourly tokens", "tokens")
+
+
+def page_paths(now: int) -> dict[str, str]:
+    w = f"start_date={now - 7 * DAY}&end_date={now}"
+    base = "/api/v1/analytics"
+    return {"summary": f"{base}/summary?{w}", "models": f"{base}/models?{w}",
+            "users": f"{base}/users?{w}&limit=50&metric=tokens",
+            "daily hourly tokens": f"{base}/daily?{w}&granularity=hourly&metric=tokens",
+            "tokens": f"{base}/tokens?{w}"}
+
+
 def litellm_paths(end: int) -> dict[str, list[str]]:
     first = datetime.fromtimestamp(end - 30 * DAY, UTC).date()
     last = datetime.fromtimestamp(end - 1, UTC).date()
@@ -83,10 +103,10 @@ TOUT = ("CAST(coalesce(json_extract(usage, '$.output_tokens'), "
         "json_extract(usage, '$.completion_tokens')) AS INTEGER)")
 
 
-def owui_baselines(path: str, end: int, model: str) -> dict[str, callable]:
-    """Open WebUI 0.12.4's queries for the 30-day window (or the model's), as callables
-    that run them on a fresh connection to the SQLite source."""
-    s, e = end - 30 * DAY, end - 1
+def owui_baselines(path: str, end: int, model: str, days: int = 30) -> dict[str, callable]:
+    """Open WebUI 0.12.4's queries for the window of `days` before `end` (or the model's),
+    as callables that run them on a fresh connection to the SQLite source."""
+    s, e = end - days * DAY, end - 1
     window = f"created_at >= {s} AND created_at <= {e}"
 
     def run(*sqls):
@@ -98,19 +118,21 @@ def owui_baselines(path: str, end: int, model: str) -> dict[str, callable]:
                 conn.close()
         return ask
 
-    def hourly_compare():
+    def hourly(compare: bool, expression: str):
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        periods = ((s, e, 0), (s - (e - s + 1), s - 1, e - s + 1))
         try:
             counts = {}
-            for lo, hi, offset in ((s, e, 0), (s - (e - s + 1), s - 1, e - s + 1)):
+            for lo, hi, offset in periods if compare else periods[:1]:
                 for ts, mid, value in conn.execute(
-                        "SELECT created_at, model_id, 1 FROM chat_message WHERE role = "
+                        f"SELECT created_at, model_id, {expression} FROM chat_message WHERE "
+                        "role = "
                         f"'assistant' AND model_id IS NOT NULL AND created_at >= {lo} "
                         f"AND created_at <= {hi}"):
                     d = datetime.fromtimestamp(ts + offset)
                     key = d.replace(minute=0, second=0).strftime("%Y-%m-%d %H:%M")
                     bucket = counts.setdefault((offset, key), {})
-                    bucket[mid] = bucket.get(mid, 0) + int(value)
+                    bucket[mid] = bucket.get(mid, 0) + int(value or 0)
             return counts
         finally:
             conn.close()
@@ -136,7 +158,8 @@ def owui_baselines(path: str, end: int, model: str) -> dict[str, callable]:
             "created_at / 1000.0 ELSE created_at END, 'unixepoch', 'localtime'), model_id, "
             f"sum(1) FROM chat_message WHERE {assistant} AND model_id IS NOT NULL AND "
             f"{window} GROUP BY 1, 2"),
-        "daily hourly+compare": hourly_compare,
+        "daily hourly+compare": lambda: hourly(True, "1"),
+        "daily hourly tokens": lambda: hourly(False, f"coalesce({TIN}, 0) + coalesce({TOUT}, 0)"),
         "tokens": run(
             f"SELECT model_id, coalesce(sum({TIN}), 0), coalesce(sum({TOUT}), 0), "
             f"count(id) FROM chat_message WHERE {assistant} AND model_id IS NOT NULL AND "
@@ -279,6 +302,65 @@ def load(port: int, paths: dict[str, list[str]], clients: int, requests: int,
             "requests": sum(len(v) for v in results.values())}
 
 
+def page_loads(port: int, end: int, admins: int, pages: int, seconds: float) -> dict:
+    """`admins` threads each loading Open WebUI's page again and again, its five requests
+    at once on five connections, as the browser sends them; the page's "now" moves on a
+    second per load, so every request is a question the server has not been asked (the
+    answers it keeps do not help). Per endpoint the latencies in ms, and each page's."""
+    results: dict[str, list[tuple[float, bool]]] = {name: [] for name in PAGE}
+    loads: list[float] = []
+    errors: list[str] = []
+    issued = [0]
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def get(name: str, path: str) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        started = time.perf_counter()
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status != 200:
+                errors.append(f"{path}: {response.status} {body[:200]!r}")
+                return
+            json.loads(body)
+            with lock:
+                results[name].append(
+                    (elapsed, response.getheader("X-Warehouse-Cache") != "hit"))
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(f"{path}: {exc!r}")
+        finally:
+            conn.close()
+
+    def admin() -> None:
+        while time.monotonic() < deadline:
+            with lock:
+                if issued[0] >= pages:
+                    return
+                issued[0] += 1
+                now = end + issued[0]
+            started = time.perf_counter()
+            threads = [threading.Thread(target=get, args=item)
+                       for item in page_paths(now).items()]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            with lock:
+                loads.append((time.perf_counter() - started) * 1000)
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=admin) for _ in range(admins)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"results": results, "errors": errors, "seconds": time.monotonic() - started,
+            "requests": sum(len(v) for v in results.values()), "loads": loads}
+
+
 def snapshot(port: int) -> str:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
@@ -323,6 +405,9 @@ def main() -> None:
                         help="at most this many requests per phase")
     parser.add_argument("--seconds", type=float, default=120, help="at most, per phase")
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--pages", type=int, default=60,
+                        help="Open WebUI page loads by concurrent admins (a third of it "
+                             "by one admin alone)")
     parser.add_argument("--pg-url", help="admin URL of a PostgreSQL server to use")
     parser.add_argument("--workdir", help="folder for the databases (default: a temp dir)")
     parser.add_argument("--results", help="append the figures to this Markdown file")
@@ -349,7 +434,12 @@ def bench(args, admin: str, work: Path) -> list[str]:
     baselines = {name: best(ask, args.repeat)
                  for name, ask in {**owui_baselines(source, end, model),
                                    **litellm_baselines(llm, end)}.items()}
+    week = owui_baselines(source, end, model, days=7)
+    page_base = {name: best(week[name], args.repeat) for name in PAGE}
     with serving(config) as port:
+        alone = page_loads(port, end, 1, args.pages // 3, args.seconds)
+        crowd = page_loads(port, end + 10 * args.pages, max(1, args.clients // len(PAGE)),
+                           args.pages, args.seconds)
         quiet = load(port, paths, args.clients, args.requests, args.seconds)
         generate.add(owui, "sqlite", llm, lay, n // 100)
         before = snapshot(port)
@@ -367,7 +457,17 @@ def bench(args, admin: str, work: Path) -> list[str]:
         f"{args.requests} --seconds {args.seconds:g}` on this machine (2 cores); the warehouse "
         f"was built by one `warehouse run` in {built[0]:.0f} s. Windows: the data's last "
         f"{', '.join(str(d) for d in WINDOWS)} days; baselines for the 30-day window.", ""]
-    out = [*header,
+    def page_phase(phase: dict, admins: int) -> list[str]:
+        loads = phase["loads"]
+        return [f"Open WebUI's Analytics page on its default period (7 days ending now: "
+                f"{', '.join(PAGE)} at once), {admins} admin(s) loading it again and again, "
+                f"every request a new question: {len(loads)} page loads in "
+                f"{phase['seconds']:.0f} s, {len(phase['errors'])} errors; page load p50 "
+                f"{percentile(loads, 50):.0f} ms, p99 {percentile(loads, 99):.0f} ms.", "",
+                *table(phase, page_base, set(PAGE)), ""]
+
+    out = [*header, *page_phase(alone, 1),
+           *page_phase(crowd, max(1, args.clients // len(PAGE))),
            f"Quiet server: {quiet['requests']:,} requests in {quiet['seconds']:.0f} s "
            f"({quiet['requests'] / quiet['seconds']:,.0f}/s), {len(quiet['errors'])} errors.",
            "", *table(quiet, baselines, set(owui_ep)), "",
@@ -375,7 +475,7 @@ def bench(args, admin: str, work: Path) -> list[str]:
            f"snapshot {before} before, {after} after): {busy['requests']:,} requests in "
            f"{busy['seconds']:.0f} s, {len(busy['errors'])} errors.", "",
            *table(busy, baselines, set(owui_ep))]
-    for phase in (quiet, busy):
+    for phase in (alone, crowd, quiet, busy):
         for error in phase["errors"][:5]:
             out.append(f"- error: {error}")
     return out
