@@ -66,7 +66,6 @@ REPORTS = {
                     "--metric, paged by --page",
                     FILTERS | {"metric", "limit", "page", "page_size", "cost", "currency"},
                     default_limit=50, costs_by="user",
-                    choices={"cost": ("as-billed", "repriced", "both", "none")},
                     # LiteLLM's per-user analytics: its daily tag table, last 30 days
                     compat={"litellm": frozenset({"source", "tag", "tag_like", "as_of",
                                                   "page", "page_size"})},
@@ -111,7 +110,8 @@ REPORTS = {
                     FILTERS | {"by", "granularity", "cost", "currency", "limit"},
                     default_granularity="month",
                     choices={"granularity": ("day", "week", "month", "all"),
-                             "by": (*SEGMENTS, "user")}),
+                             "by": (*SEGMENTS, "user"),
+                             "cost": ("as-billed", "repriced", "both")}),
     "unpriced-models": Report("models whose responses no price in the price file covers",
                               FILTERS | {"limit"}),
     "limits": Report("who is at or over --threshold % of an allowance or budget: the "

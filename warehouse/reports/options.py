@@ -53,9 +53,9 @@ OPTIONS = {o.name: o for o in (
     Option("metric", "What ranks the users.", "choice",
            ("messages", "tokens", "spend", "successful"), "messages"),
     Option("by", "One row per this segment.", "choice", BY, "none"),
-    Option("cost", "as-billed (the sources' own), repriced (price file) or both; users "
-                   "also takes none (no cost columns, and no costs computed).",
-           "choice", ("as-billed", "repriced", "both"), "both"),
+    Option("cost", "as-billed (the sources' own), repriced (price file), both, or none "
+                   "(users: no cost columns, and no costs computed).",
+           "choice", ("as-billed", "repriced", "both", "none"), "both"),
     Option("currency", "Convert costs to this ISO 4217 currency (rates from the price "
                        "file)."),
     Option("mau_days", "The monthly window in days.", "choice", (28, 30), 30),
