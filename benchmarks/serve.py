@@ -463,7 +463,8 @@ def bench(args, admin: str, work: Path) -> list[str]:
                 f"{', '.join(PAGE)} at once), {admins} admin(s) loading it again and again, "
                 f"every request a new question: {len(loads)} page loads in "
                 f"{phase['seconds']:.0f} s, {len(phase['errors'])} errors; page load p50 "
-                f"{percentile(loads, 50):.0f} ms, p99 {percentile(loads, 99):.0f} ms.", "",
+                f"{percentile(loads, 50):.0f} ms, p99 {percentile(loads, 99):.0f} ms; "
+                "baselines: Open WebUI's SQL for the same week.", "",
                 *table(phase, page_base, set(PAGE)), ""]
 
     out = [*header, *page_phase(alone, 1),
