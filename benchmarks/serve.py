@@ -250,6 +250,31 @@ def serving(config: Path):
         process.wait(timeout=30)
 
 
+class RequestFailed(Exception):
+    """A request that got no answer (`broken`: its connection is unusable) or not a 200."""
+
+    def __init__(self, message: str, broken: bool = False):
+        super().__init__(message)
+        self.broken = broken
+
+
+def timed_get(conn: http.client.HTTPConnection, path: str) -> tuple[float, bool]:
+    """GET `path` on `conn`: ms until the whole JSON body arrived, and whether the server
+    computed the answer rather than sending one it kept."""
+    started = time.perf_counter()
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        body = response.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise RequestFailed(f"{path}: {exc!r}", broken=True) from None
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status != 200:
+        raise RequestFailed(f"{path}: {response.status} {body[:200]!r}")
+    json.loads(body)
+    return elapsed, response.getheader("X-Warehouse-Cache") != "hit"
+
+
 def load(port: int, paths: dict[str, list[str]], clients: int, requests: int,
          seconds: float, until_done: subprocess.Popen | None = None) -> dict:
     """`clients` threads asking every path in turn (each thread from its own start), at
@@ -273,23 +298,16 @@ def load(port: int, paths: dict[str, list[str]], clients: int, requests: int,
                 issued[0] += 1
             name, path = work[i % len(work)]
             i += 1
-            started = time.perf_counter()
             try:
-                conn.request("GET", path)
-                response = conn.getresponse()
-                body = response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status != 200:
-                    errors.append(f"{path}: {response.status} {body[:200]!r}")
-                    continue
-                json.loads(body)
-                computed = response.getheader("X-Warehouse-Cache") != "hit"
-                with lock:
-                    results[name].append((elapsed, computed))
-            except (OSError, http.client.HTTPException) as exc:
-                errors.append(f"{path}: {exc!r}")
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                measured = timed_get(conn, path)
+            except RequestFailed as failed:
+                errors.append(str(failed))
+                if failed.broken:
+                    conn.close()
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            with lock:
+                results[name].append(measured)
         conn.close()
 
     started = time.monotonic()
@@ -316,23 +334,15 @@ def page_loads(port: int, end: int, admins: int, pages: int, seconds: float) -> 
 
     def get(name: str, path: str) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        started = time.perf_counter()
         try:
-            conn.request("GET", path)
-            response = conn.getresponse()
-            body = response.read()
-            elapsed = (time.perf_counter() - started) * 1000
-            if response.status != 200:
-                errors.append(f"{path}: {response.status} {body[:200]!r}")
-                return
-            json.loads(body)
-            with lock:
-                results[name].append(
-                    (elapsed, response.getheader("X-Warehouse-Cache") != "hit"))
-        except (OSError, http.client.HTTPException) as exc:
-            errors.append(f"{path}: {exc!r}")
+            measured = timed_get(conn, path)
+        except RequestFailed as failed:
+            errors.append(str(failed))
+            return
         finally:
             conn.close()
+        with lock:
+            results[name].append(measured)
 
     def admin() -> None:
         while time.monotonic() < deadline:
