@@ -15,11 +15,13 @@ import duckdb
 import warehouse
 from tests import litellm_source
 from tests.test_ledger import LEDGER_DDL, MONEY
-from tests.test_reports import invoke
+from tests.test_reports import invoke, report
 from tests.test_routing import config, owui_data, proxy_data, replies, tokens
 from warehouse import models, sample
 
 INCREMENTAL = sorted(m.name for m in models.discover().values() if m.incremental)
+TIME_SORTED = sorted(m.name for m in models.discover().values()
+                     if m.incremental and m.time_sorted)
 
 
 def contents(db) -> dict[str, list]:
@@ -38,7 +40,30 @@ def last_build(db) -> dict[str, tuple[str, int]]:
     return {m["model"]: (m["mode"], m["rows"]) for m in json.loads(details)["models"]}
 
 
-def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_path):
+def all_time_chats_as_from_responses(db, monkeypatch, models: list[str]) -> None:
+    """Open WebUI's "all time" chats browser answers from core.chats' lists of models
+    (the files read show it) exactly what the responses say: the same question with a
+    --since before any data, which that path refuses."""
+    from warehouse import reports
+
+    read = []
+    original = reports._sql
+    monkeypatch.setattr(reports, "_sql", lambda file: read.append(file) or original(file))
+    for model in models:
+        for order in ([], ["--order-by", "title", "--direction", "asc"],
+                      ["--exclude-deleted"]):
+            asked = ["chats", "--compat", "openwebui", "--model", model, "--limit", "1000",
+                     *order]
+            read.clear()
+            fast = report(db, *asked)
+            assert ("compat_openwebui_chats.sql" in read) == ("--exclude-deleted" in order)
+            assert fast == report(db, *asked, "--since", "1900-01-02"), (model, order)
+            assert fast or "--exclude-deleted" in order, model
+    monkeypatch.undo()
+
+
+def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_path,
+                                               monkeypatch):
     assert {"core.source_responses", "core.usage_events", "core.routed_matches",
             "marts.usage_hourly", "marts.tag_hourly", "marts.user_daily"} <= set(INCREMENTAL)
     data = owui_data(days=40)  # the changes below touch few of these days
@@ -90,6 +115,8 @@ def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_pa
     gone = next(m for m in pruned.messages if m.role == "assistant")
     owui.execute("DELETE FROM chat_message WHERE id = ?", (f"{pruned.id}-{gone.id}",))
     rebuilt_as_full_build("deletions and tags")
+    all_time_chats_as_from_responses(db, monkeypatch, sorted(
+        {m.model_id for c in (victim, retagged, pruned) for m in c.messages if m.model_id}))
     # A ledger row written three days after the reply it stands for: the reply leaves
     # its own day's count.
     old_reply = next(m for m in ledgered.messages if m.role == "assistant")
@@ -134,6 +161,25 @@ def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_pa
     conn.close()
     built = rebuilt_as_full_build("one reply")
     assert built["core.usage_events"][1] < len(contents(db)["core.usage_events"]) / 4, built
+
+    # A reply by a model an old chat never used, its chat row left as it was (Open WebUI
+    # moves updated_at; a ledger row or an older version may not): the chat's day is
+    # rebuilt, and core.chats lists the model for Open WebUI's "all time" chats browser.
+    old = by_age[6]
+    new_model = next(m for m in sorted({m.model_id for _, m in replies(data)})
+                     if m not in {x.model_id for x in old.messages})
+    newer = sample.Message("inc-c", "assistant", "another model", midnight + 3 * 86400,
+                           model_id=new_model,
+                           usage={"prompt_tokens": 5, "completion_tokens": 6})
+    conn = owui.connect()
+    sample.insert_messages(conn.cursor(), owui.ph, [(old, newer)])
+    conn.commit()
+    conn.close()
+    rebuilt_as_full_build("a new model in an old chat")
+    listed = report(db, "chats", "--compat", "openwebui", "--model", new_model,
+                    "--limit", "1000")
+    assert old.id in {r["chat_id"] for r in listed}
+    all_time_chats_as_from_responses(db, monkeypatch, [new_model])
 
 
 def test_changed_prices_rebuild_every_day(make_source, tmp_path):
@@ -191,9 +237,11 @@ def test_the_stored_reads_of_the_models_are_current():
 
 
 def test_the_facts_are_stored_in_time_order(make_source, tmp_path):
-    """Each incremental model is stored in the order of the column that dates it, after a
-    full build and after a build that adds later days: DuckDB skips row groups outside a
-    report's window only when their time ranges do not all span the whole history."""
+    """Each incremental model (but `-- sorted: no` ones) is stored in the order of the
+    column that dates it, after a full build and after a build that adds later days:
+    DuckDB skips row groups outside a report's window only when their time ranges do not
+    all span the whole history."""
+    assert {"core.usage_events", "marts.usage_hourly"} <= set(TIME_SORTED)
     data = sample.generate(seed=11, users=6, days=30, chats_per_user=5)
     src = make_source(data, "sqlite")
     db = tmp_path / "usage.duckdb"
@@ -207,23 +255,30 @@ def test_the_facts_are_stored_in_time_order(make_source, tmp_path):
             return {name: con.execute(
                 f'SELECT count(*) FROM (SELECT "{found[name].incremental}" AS t, '
                 f'lag("{found[name].incremental}") OVER (ORDER BY rowid) AS before '
-                f"FROM {name}) WHERE t < before").fetchone()[0] for name in INCREMENTAL}
+                f"FROM {name}) WHERE t < before").fetchone()[0] for name in TIME_SORTED}
         finally:
             con.close()
 
-    assert out_of_order() == dict.fromkeys(INCREMENTAL, 0)
+    assert out_of_order() == dict.fromkeys(TIME_SORTED, 0)
+    # a new chat over the following days (a reply to an old chat rebuilds the old chat's
+    # day too, whose rows then follow later days': see docs/how-it-works.md)
     last = max(m.created_at for c in data.chats for m in c.messages)
-    chat = data.chats[0]
     model = replies(data)[0][1].model_id
-    conn = src.connect()
-    sample.insert_messages(conn.cursor(), src.ph, [
-        (chat, sample.Message(f"later-{n}", "assistant", "later answer",
-                              last + (n + 1) * 86400 - 60 * n, model_id=model,
-                              usage={"prompt_tokens": 5, "completion_tokens": 6}))
+    chat = sample.Chat("later-chat", data.chats[0].user_id, "Later", [
+        sample.Message(f"later-{n}", "assistant", "later answer",
+                       last + (n + 1) * 86400 - 60 * n, model_id=model,
+                       usage={"prompt_tokens": 5, "completion_tokens": 6})
         for n in range(3)])
+    conn = src.connect()
+    conn.execute(
+        "INSERT INTO chat (id, user_id, title, chat, created_at, updated_at, archived, meta) "
+        f"VALUES ({', '.join([src.ph] * 8)})",
+        (chat.id, chat.user_id, chat.title, json.dumps(sample.chat_json(chat)),
+         chat.created_at, chat.updated_at, False, "{}"))
+    sample.insert_messages(conn.cursor(), src.ph, [(chat, m) for m in chat.messages])
     conn.commit()
     conn.close()
     invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
     invoke("--db", str(db), "build", "--quiet")
     assert last_build(db)["core.usage_events"][0] == "incremental"
-    assert out_of_order() == dict.fromkeys(INCREMENTAL, 0)
+    assert out_of_order() == dict.fromkeys(TIME_SORTED, 0)

@@ -291,6 +291,10 @@ def test_model_chats_paged_and_ordered_and_overview(served):
                    {"skip": 10_000}):
         body = ask(base, f"/models/{model}/chats", params)
         assert body == owui_model_chats(data, model, **params), params
+    for other in [m["model_id"] for m in owui_models(data)["models"]][1:]:
+        for params in ({}, {"order_by": "title", "direction": "asc", "skip": 1}):
+            body = ask(base, f"/models/{other}/chats", params)
+            assert body == owui_model_chats(data, other, **params), (other, params)
     assert get(f"{base}/models/{model}/chats?limit=101")[0] == 422
     for days in (0, 60, 5):
         body = ask(base, f"/models/{model}/overview", {"days": days})

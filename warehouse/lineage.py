@@ -26,7 +26,8 @@ def report_reads(name: str) -> set[str]:
     """The tables and views a report may read directly."""
     spec = REPORTS[name]
     stem = name.replace("-", "_")
-    files = [f"{stem}.sql", *([f"{spec.fast}.sql"] if spec.fast else []),
+    files = [f"{stem}.sql", *(f"compat_{mode}_{fast}.sql" if mode else f"{fast}.sql"
+                              for mode, fast in spec.fast.items()),
              *(f"compat_{mode}_{stem}.sql" for mode in spec.compat)]
     if spec.grain != "credits":
         files += ["facts.sql", "_tag_days.sql", *RELATIONS.values()]

@@ -33,6 +33,9 @@ _HEADER = re.compile(r"^--\s*materialized:\s*(table|view)\s*$", re.MULTILINE)
 # `-- incremental: <column>`: the model keeps its inputs to the days being rebuilt (the
 # _warehouse.in_build macro) and <column> (a timestamp or date) dates its rows.
 _INCREMENTAL = re.compile(r"^--\s*incremental:\s*([a-z_][a-z0-9_]*)\s*$", re.MULTILINE)
+# `-- sorted: no`: an incremental model that no report reads by a window of <column> is
+# stored as built (sorting wide rows costs memory and time for nothing)
+_UNSORTED = re.compile(r"^--\s*sorted:\s*no\b", re.MULTILINE)
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Model:
     sql: str
     materialized: str
     incremental: str | None = None  # the column that dates its rows
+    time_sorted: bool = True  # an incremental model's rows stored in the order of that column
     depends_on: set[str] = field(default_factory=set)
     external: set[str] = field(default_factory=set)
 
@@ -92,7 +96,8 @@ def _read_model(root: Path, path: Path) -> Model:
     incremental = _INCREMENTAL.search(sql)
     model = Model(f"{schema}.{name}", path, sql.strip().rstrip(";"),
                   header.group(1) if header else default,
-                  incremental.group(1) if incremental else None)
+                  incremental.group(1) if incremental else None,
+                  not _UNSORTED.search(sql))
     if model.incremental and model.materialized != "table":
         raise WarehouseError(f"{path}: only a table can be built incrementally")
     return model
@@ -393,7 +398,7 @@ def _in_time_order(model: Model) -> str:
     """The model's rows, an incremental one's in the order of the column that dates them:
     DuckDB keeps each row group's min and max, so a report's window then reads the row
     groups of its days only (a week of a year's facts: a fiftieth of them) instead of all."""
-    if not model.incremental:
+    if not model.incremental or not model.time_sorted:
         return model.sql
     return f'SELECT * FROM (\n{model.sql}\n) ORDER BY "{model.incremental}"'
 

@@ -4,9 +4,10 @@
 -- _ingested_at or _deleted_at (ingest leaves rows that did not change alone).
 -- A day changed when: an event of it was copied, changed or deleted in the source; a
 -- new ledger row now stands for a message of it; a chat of its events changed (tags,
--- the time of undated messages); an API key of its requests changed (owner, team);
--- LiteLLM's daily tables changed for it. Routed sources add each changed day's
--- neighbours: a pair of records can straddle midnight.
+-- the time of undated messages); a chat created on it got a response (core.chats lists
+-- its models); an API key of its requests changed (owner, team); LiteLLM's daily tables
+-- changed for it. Routed sources add each changed day's neighbours: a pair of records
+-- can straddle midnight.
 with changed_chats as (
     select _source as source_name, id as chat_id, created_at
     from raw_openwebui.chat
@@ -20,6 +21,12 @@ changed_keys as (
     union all
     select _source, token
     from raw_litellm."LiteLLM_DeletedVerificationToken"
+    where _ingested_at > getvariable('build_since') or _deleted_at > getvariable('build_since')
+),
+
+changed_messages as (
+    select *
+    from raw_openwebui.chat_message
     where _ingested_at > getvariable('build_since') or _deleted_at > getvariable('build_since')
 ),
 
@@ -58,6 +65,14 @@ instants as (
     where _ingested_at > getvariable('build_since') or _deleted_at > getvariable('build_since')
     union all
     select _warehouse.epoch_to_ts(created_at) from changed_chats
+    union all
+    select _warehouse.epoch_to_ts(c.created_at)
+    from raw_openwebui.chat as c
+    semi join (
+        select _source, chat_id from changed_messages
+        union all
+        select _source, chat_id from changed_ledger
+    ) as r on r._source = c._source and r.chat_id = c.id
     union all
     select m.created_at
     from core.messages as m

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from warehouse.errors import WarehouseError, one_line
 from warehouse.reports.catalog import REPORTS, Report, report_named
 from warehouse.reports.known import known_values
-from warehouse.reports.options import OPTIONS, Filters, checked_text, resolve
+from warehouse.reports.options import CHAT_ORDERS, OPTIONS, Filters, checked_text, resolve
 from warehouse.results import Result
 
 __all__ = ["REPORTS", "Filters", "Report", "Result", "resolve", "run"]
@@ -40,6 +40,12 @@ SEGMENT_SQL = {
               "groups on groups.source_name = members.source_name and groups.group_id = "
               "members.group_id"),
 }
+# Open WebUI's model chats browser: each --order-by and --direction as its ORDER BY (NULLs
+# lowest, as SQLite sorts them; ties by chat id). A column the engine sorts directly is
+# twice as fast as one chosen by CASE at run time.
+CHAT_ORDER = {(column, direction): f"{column} {direction} nulls "
+              f"{'first' if direction == 'asc' else 'last'}, chat_id"
+              for column in CHAT_ORDERS for direction in ("asc", "desc")}
 # costs --by user: who each user is, as every per-user answer says
 PERSON_COLUMNS = ("(select any_value(name order by source_name) from core.users "
                   "where user_id = usage.segment) as name, (select any_value(email order "
@@ -166,7 +172,7 @@ def _answer(con, name: str, filters: Filters,
         params["offset"], params["limit"] = 0, MAX_ROWS
     import duckdb  # here, not at import: the CLI reads the declarations without it
 
-    fast = () if spec.fast is None or filters.compat else (spec.fast,)
+    fast = (spec.fast[filters.compat],) if filters.compat in spec.fast else ()
     for stem in (*fast, name.replace("-", "_")):
         sql = _report_sql(stem, spec, filters, since, until, tz)
         used = set(_PARAM.findall(sql))
@@ -175,6 +181,8 @@ def _answer(con, name: str, filters: Filters,
             columns = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
         except duckdb.Error as exc:
+            if stem in fast and isinstance(exc, duckdb.BinderException):
+                continue  # a warehouse built before what it reads: the slow way
             raise WarehouseError(f"report {name}: {_engine_message(exc)}") from None
         if rows:
             break
@@ -321,7 +329,8 @@ def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> 
     """The SQL file `stem` with its `facts` CTE: the filtered rows of the right relation."""
     granularity = filters.granularity or spec.default_granularity
     if filters.compat:
-        report = _sql(f"compat_{filters.compat}_{stem}.sql").strip()
+        report = _sql(f"compat_{filters.compat}_{stem}.sql").strip().replace(
+            "{chat_order}", CHAT_ORDER[filters.order_by, filters.direction])
         if not re.search(r"\bfacts\b", report):  # LiteLLM's: its own tables
             return report
     elif spec.grain == "credits":

@@ -40,9 +40,10 @@ class Report:
     lookback: str | None = None
     # compat mode -> the options it honours (its own SQL file: compat_<mode>_<name>.sql)
     compat: dict[str, frozenset[str]] = field(default_factory=dict)
-    # a SQL file that answers the usual question without reading every row, and returns
-    # no rows when it cannot vouch for the answer (the report's own file then answers)
-    fast: str | None = None
+    # compat mode (None: the report itself) -> a SQL file that answers its usual question
+    # without reading every row, and returns no rows when it cannot vouch for the answer
+    # (the report's own file then answers); a compat mode's is compat_<mode>_<stem>.sql
+    fast: dict[str | None, str] = field(default_factory=dict)
     # the buckets it fills with zeros from --since to --until ('granularity' or 'day')
     fills: str | None = None
     # columns only a source of this kind fills: left out when the warehouse has none
@@ -80,7 +81,8 @@ REPORTS = {
                     only_with={"compare": ("previous_count", "previous_total_tokens")}),
     "tokens": Report("per model: input, output and total tokens, then the total"),
     "chats": Report("chats that used a model (--model): owner, first message, last update",
-                    FILTERS | {"limit"}, default_limit=50, fast="chats_recent",
+                    FILTERS | {"limit"}, default_limit=50,
+                    fast={None: "chats_recent", "openwebui": "chats_all_time"},
                     # Open WebUI's model chats browser: its chats table only, the title
                     # as first_message, epoch updated_at, ordered and paged, the total
                     compat={"openwebui": frozenset({

@@ -2,8 +2,9 @@
 -- it: the chats of its chat table with a response of --model in the window (chats known
 -- only from the usage ledger are not listed, chats deleted since are, unless
 -- --exclude-deleted), the title as first_message, updated_at in epoch seconds, ordered by
--- --order-by and --direction with ties by chat id, NULLs sorting as in SQLite (lowest),
--- paged by --offset and --limit; total counts every matching chat.
+-- --order-by and --direction with ties by chat id, NULLs sorting as in SQLite (lowest):
+-- {chat_order} (reports/__init__.py, CHAT_ORDER); paged by --offset and --limit; total
+-- counts every matching chat.
 with chat_ids as (
     select distinct source_name, chat_id
     from facts
@@ -16,9 +17,7 @@ listed as (
         chats.user_id,
         users.name as user_name,
         chats.title,
-        chats.updated_at,
-        case $order_by when 'title' then chats.title when 'user_name' then users.name end
-            as text_key
+        chats.updated_at
     from chat_ids
     join core.chats as chats
         on chats.source_name = chat_ids.source_name and chats.chat_id = chat_ids.chat_id
@@ -34,10 +33,5 @@ select
     epoch(updated_at)::bigint as updated_at,
     count(*) over () as total
 from listed
-order by
-    case when not $descending then text_key end asc nulls first,
-    case when $descending then text_key end desc nulls last,
-    case when not $descending and $order_by = 'updated_at' then updated_at end asc nulls first,
-    case when $descending and $order_by = 'updated_at' then updated_at end desc nulls last,
-    chat_id
+order by {chat_order}
 limit $limit offset $offset
