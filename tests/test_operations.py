@@ -45,7 +45,7 @@ def run(*args: str) -> subprocess.CompletedProcess:
 def test_status_json_has_the_documented_shape(tmp_path):
     config = fresh_site(tmp_path, days_old=3)
     invoke("--config", str(config), "run")
-    invoke("--config", str(config), "run")  # a snapshot
+    invoke("--config", str(config), "run", "--full-refresh")  # publishes: a snapshot
     CliRunner().invoke(cli, ["--config", str(config), "ingest", "--url",
                              str(tmp_path / "missing.db")])  # a failed attempt
     out = invoke("--config", str(config), "status", "--format", "json")

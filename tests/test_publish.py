@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import warehouse
-from warehouse import publish, sample
+from warehouse import health, journal, publish, sample
 from warehouse.cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -244,11 +244,16 @@ def test_concurrent_runs_write_one_after_the_other(site):
     with warehouse.open(db) as wh:
         log = wh.sql("SELECT started_at, finished_at, details FROM _warehouse.run_log "
                      "WHERE command = 'run' ORDER BY started_at").rows()
-    assert len(log) == 4  # the fixture's run and these three
+    # the fixture's run and the first of these three; the other two found nothing new
+    # and published nothing (the journal has them)
+    assert len(log) == 2
     for (_, finished, _), (started, _, _) in zip(log, log[1:], strict=False):
         assert started >= finished, "two runs wrote at the same time"
     details = json.loads(log[-1][2])
     assert set(details["sources"]) == {"campus"} and details["models"]
+    reasons = [a.reason for a in journal.last_attempts(db, 3)]
+    assert sorted(reasons) == ["", *["nothing new: the published warehouse was left as "
+                                     "it was"] * 2]
 
 
 def test_run_prints_one_summary_line_and_logs_it(site):
@@ -264,7 +269,8 @@ def test_run_prints_one_summary_line_and_logs_it(site):
     with warehouse.open(site / "usage.duckdb") as wh:
         log = wh.sql("SELECT run_id, rows_read FROM _warehouse.run_log "
                      "ORDER BY started_at").rows()
-    assert len(log) == 3 and lines[0].split()[1].rstrip(":") == log[1][0]
+    # the quiet run found nothing new: nothing published, nothing logged in the file
+    assert len(log) == 2 and lines[0].split()[1].rstrip(":") == log[1][0]
     assert log[1][1] > 0
 
 
@@ -275,3 +281,52 @@ def test_a_new_warehouse_is_readable_by_its_owner_only(site):
     add_messages(site / "webui.db")
     assert run_process(site, "--quiet").wait(timeout=120) == 0
     assert db.stat().st_mode & 0o777 == 0o640
+
+
+def identity(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def test_a_job_that_finds_nothing_new_publishes_nothing(site):
+    """A nightly run with nothing new leaves the published file as it is (publishing an
+    identical copy costs seconds of disk writes and rotates a snapshot out): the journal
+    records the job, and the source counts as read then."""
+    db, config = site / "usage.duckdb", site / "warehouse.toml"
+    read_before = health.state(_config(config))["sources"][0]["last_ingest_at"]
+    time.sleep(1.1)  # the records have whole seconds
+    before = identity(db), digest(db)
+    for command in ("run", "ingest", "build"):
+        result = CliRunner().invoke(cli, ["--config", str(config), command])
+        assert result.exit_code == 0, result.output
+        assert f"nothing new, so {db} was left as it was in" in result.stdout, result.stdout
+        assert (identity(db), digest(db)) == before, command
+    assert sorted(p.name for p in site.iterdir() if p.name.startswith(".")) == []
+    attempts = journal.last_attempts(db, 3)
+    assert [(a.command, a.outcome) for a in attempts] == [
+        ("build", "ok"), ("ingest", "ok"), ("run", "ok")]
+    assert {a.reason for a in attempts} == {
+        "nothing new: the published warehouse was left as it was"}
+    # the file's own record of the source is older than the journal's
+    assert health.state(_config(config))["sources"][0]["last_ingest_at"] > read_before
+    # anything new is published: new messages, a run that reads every row again (its
+    # date starts the next reconciliation period), a price file, pseudonyms turned on
+    add_messages(site / "webui.db")
+    prices = site / "prices.toml"
+    prices.write_text('[[price]]\nmodel = "*"\ninput = 1\noutput = 2\ncurrency = "USD"\n')
+    for change in (["run"], ["run", "--full-refresh"], ["run", "--prices", str(prices)]):
+        before = identity(db)
+        result = CliRunner().invoke(cli, ["--config", str(config), *change])
+        assert result.exit_code == 0, result.output
+        assert f"published {db}" in result.stdout and identity(db) != before, change
+    config.write_text(config.read_text().replace("[warehouse]\n",
+                                                 "[warehouse]\npseudonymize = true\n"))
+    before = identity(db)
+    result = CliRunner().invoke(cli, ["--config", str(config), "build"])
+    assert f"published {db}" in result.stdout and identity(db) != before
+
+
+def _config(path: Path):
+    from warehouse import config
+
+    return config.load(str(path), None)

@@ -85,7 +85,7 @@ def state(config: Config) -> dict:
     try:
         out["warehouse"]["duckdb_version"] = con.execute(
             "SELECT value FROM _warehouse.meta WHERE key = 'duckdb_version'").fetchone()[0]
-        out["watermarks"], out["sources"] = sources(con)
+        out["watermarks"], out["sources"] = sources(con, journal.last_checked(path))
         out["last_runs"] = [
             {"run_id": r, "command": c, "started_at": as_time(s), "seconds": sec,
              "rows_read": rows, "models_built": built}
@@ -101,8 +101,10 @@ def state(config: Config) -> dict:
     return out
 
 
-def sources(con) -> tuple[list[dict], list[dict]]:
-    """The watermarks, and per source its last ingest and the age of its newest data."""
+def sources(con, unpublished: dict[str, str] | None = None) -> tuple[list[dict], list[dict]]:
+    """The watermarks, and per source its last ingest and the age of its newest data.
+    `unpublished`: per source, when a job that found nothing new read it
+    (journal.last_checked): the file's own record of the source is older."""
     watermarks = [
         {"source": s, "table": t, "cursor": c, "value": v, "value_time": as_time(v),
          "updated_at": as_time(u)}
@@ -114,13 +116,22 @@ def sources(con) -> tuple[list[dict], list[dict]]:
             "SELECT source_name, any_value(source_kind), count(*) FILTER (WHERE present),"
             " max(checked_at) FROM _warehouse.source_tables GROUP BY ALL "
             "ORDER BY 1").fetchall():
+        checked = max(filter(None, (as_time(checked), _journal_time(
+            (unpublished or {}).get(name)))), default=None)
         newest = max((w["value_time"] for w in watermarks
                       if w["source"] == name and w["value_time"]), default=None)
-        newest = newest or as_time(checked)
+        newest = newest or checked
         found.append({"name": name, "kind": kind, "tables_present": present,
-                      "last_ingest_at": as_time(checked), "newest_data_at": newest,
+                      "last_ingest_at": checked, "newest_data_at": newest,
                       "age_seconds": _seconds_since(newest)})
     return watermarks, found
+
+
+def _journal_time(stamp: str | None) -> str | None:
+    """The journal's 'YYYY-MM-DD HH:MM:SS UTC' as as_time() writes instants."""
+    if not stamp:
+        return None
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

@@ -40,21 +40,24 @@ def journal_path(warehouse: Path) -> Path:
 
 
 @contextmanager
-def attempt(warehouse: Path, command: str) -> Iterator[None]:
-    """Record the job around the block; the block's exception passes through."""
+def attempt(warehouse: Path, command: str) -> Iterator[dict]:
+    """Record the job around the block; the block's exception passes through. The block
+    may add to the dict it gets: a successful job's reason, and `checked` (the sources a
+    job that published nothing read)."""
     path = journal_path(warehouse)
     attempt_id, started = uuid.uuid4().hex[:12], time.time()
     _append(path, {"attempt": attempt_id, "event": "start", "command": command,
                    "pid": os.getpid(), "at": _stamp(started)})
-    outcome, reason = "ok", ""
+    end = {"outcome": "ok", "reason": ""}
     try:
-        yield
+        yield end
     except BaseException as exc:
-        outcome, reason = _outcome(exc)
+        end["outcome"], end["reason"] = _outcome(exc)
+        end.pop("checked", None)
         raise
     finally:
-        _append(path, {"attempt": attempt_id, "event": "end", "outcome": outcome,
-                       "reason": reason, "seconds": round(time.time() - started, 3),
+        _append(path, {"attempt": attempt_id, "event": "end", **end,
+                       "seconds": round(time.time() - started, 3),
                        "at": _stamp(time.time())})
 
 
@@ -82,6 +85,25 @@ def last_attempts(warehouse: Path, count: int = 10) -> list[Attempt]:
                            end["seconds"] if end else None, outcome,
                            end["reason"] if end else ""))
     return out[:count]
+
+
+def last_checked(warehouse: Path) -> dict[str, str]:
+    """Per source, when a job last read it without publishing (it found nothing new): the
+    published file's own record of the source is older."""
+    try:
+        lines = journal_path(warehouse).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    checked: dict[str, str] = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("event") == "end" and entry.get("outcome") == "ok":
+            for source in entry.get("checked") or ():
+                checked[source] = max(checked.get(source, ""), entry["at"])
+    return checked
 
 
 def _outcome(exc: BaseException) -> tuple[str, str]:

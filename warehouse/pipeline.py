@@ -8,7 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from warehouse import db, export, models, prices, pseudonyms, publish
+from warehouse import changes, db, export, models, prices, pseudonyms, publish
 from warehouse.config import Config, Source
 from warehouse.errors import WarehouseError
 from warehouse.ingest import content
@@ -38,9 +38,10 @@ def run_ingest(config: Config, sources: list[Source], full_refresh: bool = False
     with publish.writing(config.db, wait, "ingest", keep=config.keep,
                          compact=shrinks) as con:
         run = RunSummary("ingest")
+        before = _before(con)
         run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
                               run_id=run.run_id)
-        run.log(con)
+        _publish_if_changed(con, run, before, sources)
     _follow_exports(config, shrinks)
     return run
 
@@ -54,8 +55,9 @@ def run_build(config: Config, select: list[str] | None = None, progress=None,
     price_list = prices.load(config.prices) if config.prices else None
     with publish.writing(config.db, wait, "build", keep=config.keep) as con:
         run = RunSummary("build")
+        before = _before(con)
         run.built = _build(con, config, found, price_list, select, progress, full)
-        run.log(con)
+        _publish_if_changed(con, run, before)
     return run
 
 
@@ -69,12 +71,31 @@ def run_all(config: Config, full_refresh: bool = False, progress=None,
     shrinks = content.needs_rewrite(config.db, sources)
     with publish.writing(config.db, wait, "run", keep=config.keep, compact=shrinks) as con:
         run = RunSummary("run")
+        before = _before(con)
         run.ingested = ingest(con, sources, full_refresh=full_refresh, progress=progress,
                               run_id=run.run_id)
         run.built = _build(con, config, found, price_list, None, progress, full_refresh)
-        run.log(con)
+        _publish_if_changed(con, run, before, sources)
     _follow_exports(config, shrinks)
     return run
+
+
+def _before(con) -> tuple[dict, set] | None:
+    """What the job's copy held before the job (None: a new warehouse, always published)."""
+    if not db.columns_of(con, "_warehouse.watermarks"):
+        return None
+    return changes.bookkeeping(con), changes.cursor_tables(con)
+
+
+def _publish_if_changed(con, run: RunSummary, before, sources=()) -> None:
+    """Log the run into the copy to publish, or publish nothing when nothing changed (the
+    journal then records that the sources were read)."""
+    if before is not None and changes.nothing_new(
+            before[0], changes.bookkeeping(con), run.ingested, run.built, before[1]):
+        run.published = False
+        raise publish.Unchanged("nothing new: the published warehouse was left as it was",
+                                [s.name for s in sources])
+    run.log(con)
 
 
 def _follow_exports(config: Config, shrunk: bool) -> None:
@@ -108,6 +129,7 @@ class RunSummary:
     started: float = field(default_factory=time.time)
     ingested: list[TableResult] = field(default_factory=list)
     built: list[models.BuildResult] = field(default_factory=list)
+    published: bool = True  # False: nothing new, the published file left as it was
 
     @property
     def rows_read(self) -> int:
@@ -142,8 +164,10 @@ class RunSummary:
                          f"changed, {gone:,} gone from the source ({sources})")
         if self.command in ("build", "run"):
             parts.append(f"built {len(self.built)} models")
+        done = (f"published {db_path}" if self.published else
+                f"nothing new, so {db_path} was left as it was")
         return (f"{self.command} {self.run_id}: " + ", ".join(parts)
-                + f"; published {db_path} in {self.seconds:.1f} s")
+                + f"; {done} in {self.seconds:.1f} s")
 
     def log(self, con) -> None:
         """The run log row, written into the copy that is about to be published (a job

@@ -113,6 +113,16 @@ def _wait_for_lock(fd: int, path: Path, wait: bool | float) -> None:
             time.sleep(min(0.05, max(left, 0.0)))
 
 
+class Unchanged(Exception):
+    """Raised inside `writing()` by a job that found nothing to change: its copy is
+    discarded unpublished (publishing an identical copy costs seconds of disk writes and
+    rotates a snapshot out for nothing), and the journal records the job and `checked`."""
+
+    def __init__(self, reason: str, checked: list[str] | None = None):
+        super().__init__(reason)
+        self.reason, self.checked = reason, checked or []
+
+
 PUBLISHED = "published"  # a job starts from the published file
 NEW = "new"  # ... or from an empty one (restore from an export)
 
@@ -126,13 +136,15 @@ def writing(path: str | os.PathLike, wait: bool | float = False, command: str = 
     kept as a snapshot (`keep` of them). `compact` publishes a fresh file with the
     copy's contents, so no freed page keeps deleted data (and keeps no older snapshot).
     `start` is another file to start from, or NEW; `aside` then names where the replaced
-    file goes instead of the snapshots (restore: a damaged file never rotates one out)."""
+    file goes instead of the snapshots (restore: a damaged file never rotates one out).
+    A block that raises Unchanged leaves the published file as it is, and succeeds."""
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise WarehouseError(f"cannot create warehouse {path}: folder {path.parent} does not exist")
     if db.is_sqlite(path):  # before the journal and lock land beside someone's database
         raise WarehouseError(db.sqlite_refusal(path))
-    with journal.attempt(path, command), run_lock(path, wait, command), owner_only():
+    with journal.attempt(path, command) as end, run_lock(path, wait, command), \
+            owner_only():
         work = building_path(path)
         _discard(work)  # left by a job that was killed
         if start == PUBLISHED and path.exists():
@@ -157,6 +169,12 @@ def writing(path: str | os.PathLike, wait: bool | float = False, command: str = 
             _publish(work, path)
             if aside is None:
                 _keep_snapshots(path, keep, compact)
+        except Unchanged as unchanged:
+            # closing would first checkpoint the log into a file that is thrown away
+            con.execute("PRAGMA disable_checkpoint_on_shutdown")
+            con.close()
+            _discard(work)
+            end.update(reason=unchanged.reason, checked=unchanged.checked)
         except BaseException as exc:
             if con is not None:
                 try:

@@ -15,7 +15,7 @@ import time
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from warehouse import health, output, reports
+from warehouse import health, journal, output, reports
 from warehouse.config import Config
 from warehouse.errors import WarehouseError, did_you_mean
 from warehouse.reports.catalog import REPORTS
@@ -66,7 +66,7 @@ def create(config: Config, published: Published | None = None,
                                     "data is")
     def health_endpoint():
         with published.cursor() as (con, snapshot):
-            watermarks, sources = health.sources(con)
+            watermarks, sources = health.sources(con, journal.last_checked(published.path))
         return {"snapshot": {"published_at": snapshot.published_at,
                              "age_seconds": round(time.time() - snapshot.identity[2] / 1e9, 1)},
                 "sources": sources, "watermarks": watermarks}
