@@ -14,7 +14,8 @@ from __future__ import annotations
 # the job's own records, and columns that only say when something was last looked at
 LOGS = frozenset({"run_log", "ingest_runs", "build_runs"})
 VOLATILE = {"source_tables": ("checked_at",), "watermarks": ("updated_at",),
-            "price_file": ("loaded_at",), "model_state": ("built_at",)}
+            "price_file": ("loaded_at",), "model_state": ("built_at",),
+            "ingest_quarantine": ("found_at",)}
 
 
 def bookkeeping(con) -> dict[str, tuple]:
