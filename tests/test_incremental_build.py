@@ -293,3 +293,22 @@ def test_the_facts_are_stored_in_time_order(make_source, tmp_path):
     invoke("--db", str(db), "build", "--quiet")
     assert last_build(db)["core.usage_events"][0] == "incremental"
     assert out_of_order() == dict.fromkeys(TIME_SORTED, 0)
+
+
+def test_all_time_chats_find_a_model_by_its_whole_id(make_source, tmp_path, monkeypatch):
+    """Model ids may hold quotes, commas, brackets and backslashes: Open WebUI's "all time"
+    chats browser finds a model's chats by its whole id, never by a part of another's
+    (core.chats keeps each chat's models as a JSON array, searched as text)."""
+    data = sample.generate(seed=4, users=2, days=3, chats_per_user=3)
+    odd = ["m", 'x,"m', 'm"]', "[m", 'x\\"m', "m\\"]
+    for n, (_, message) in enumerate(replies(data)[:len(odd) * 2]):
+        message.model_id = odd[n % len(odd)]
+    src = make_source(data, "sqlite")
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    invoke("--db", str(db), "build", "--quiet")
+    all_time_chats_as_from_responses(db, monkeypatch, odd)
+    for model in odd:  # and exactly the chats that have it
+        want = {c.id for c, m in replies(data) if m.model_id == model}
+        got = report(db, "chats", "--compat", "openwebui", "--model", model, "--limit", "100")
+        assert {r["chat_id"] for r in got} == want, model
