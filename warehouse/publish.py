@@ -175,6 +175,8 @@ def writing(path: str | os.PathLike, wait: bool | float = False, command: str = 
             con.close()
             _discard(work)
             end.update(reason=unchanged.reason, checked=unchanged.checked)
+            if aside is None:  # a lowered `keep` holds all the same
+                _keep_snapshots(path, keep, compact=False)
         except BaseException as exc:
             if con is not None:
                 try:
