@@ -63,18 +63,9 @@ def attempt(warehouse: Path, command: str) -> Iterator[dict]:
 
 def last_attempts(warehouse: Path, count: int = 10) -> list[Attempt]:
     """The newest `count` attempts, newest first."""
-    path = journal_path(warehouse)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return []
     starts: dict[str, dict] = {}
     ends: dict[str, dict] = {}
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue  # a line cut by a full disk or a kill
+    for entry in _entries(warehouse):
         (starts if entry.get("event") == "start" else ends)[entry.get("attempt")] = entry
     out = []
     for attempt_id, start in reversed(list(starts.items())):
@@ -90,20 +81,25 @@ def last_attempts(warehouse: Path, count: int = 10) -> list[Attempt]:
 def last_checked(warehouse: Path) -> dict[str, str]:
     """Per source, when a job last read it without publishing (it found nothing new): the
     published file's own record of the source is older."""
-    try:
-        lines = journal_path(warehouse).read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return {}
     checked: dict[str, str] = {}
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+    for entry in _entries(warehouse):
         if entry.get("event") == "end" and entry.get("outcome") == "ok":
             for source in entry.get("checked") or ():
                 checked[source] = max(checked.get(source, ""), entry["at"])
     return checked
+
+
+def _entries(warehouse: Path) -> Iterator[dict]:
+    """The journal's lines, oldest first; none when there is no journal yet."""
+    try:
+        lines = journal_path(warehouse).read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    for line in lines:
+        try:
+            yield json.loads(line)
+        except ValueError:
+            continue  # a line cut by a full disk or a kill
 
 
 def _outcome(exc: BaseException) -> tuple[str, str]:

@@ -80,18 +80,18 @@ def run_all(config: Config, full_refresh: bool = False, progress=None,
     return run
 
 
-def _before(con) -> tuple[dict, set] | None:
-    """What the job's copy held before the job (None: a new warehouse, always published)."""
-    if not db.columns_of(con, "_warehouse.watermarks"):
-        return None
+def _before(con) -> tuple[dict, set]:
+    """What the job's copy held before the job (a new file holds the empty bookkeeping
+    tables db.connect makes, and its first job always changes them)."""
     return changes.bookkeeping(con), changes.cursor_tables(con)
 
 
-def _publish_if_changed(con, run: RunSummary, before, sources=()) -> None:
+def _publish_if_changed(con, run: RunSummary, before: tuple[dict, set],
+                        sources=()) -> None:
     """Log the run into the copy to publish, or publish nothing when nothing changed (the
     journal then records that the sources were read)."""
-    if before is not None and changes.nothing_new(
-            before[0], changes.bookkeeping(con), run.ingested, run.built, before[1]):
+    if changes.nothing_new(before[0], changes.bookkeeping(con), run.ingested, run.built,
+                           before[1]):
         run.published = False
         raise publish.Unchanged("nothing new: the published warehouse was left as it was",
                                 [s.name for s in sources])
