@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -51,10 +52,11 @@ def found_nothing_new(db) -> bool:
             and logged < started + timedelta(seconds=1))
 
 
-def all_time_chats_as_from_responses(db, monkeypatch, models: list[str]) -> None:
-    """Open WebUI's "all time" chats browser answers from core.chats' lists of models
-    (the files read show it) exactly what the responses say: the same question with a
-    --since before any data, which that path refuses."""
+def all_time_answers_as_from_responses(db, monkeypatch, models: list[str]) -> None:
+    """Open WebUI's "all time" questions about a model - its chats browser, its
+    overview's tags - answer from core.chats' lists of models (the files read show it)
+    exactly what the responses say: the same question with a --since before any data,
+    which that path refuses."""
     from warehouse import reports
 
     read = []
@@ -70,7 +72,17 @@ def all_time_chats_as_from_responses(db, monkeypatch, models: list[str]) -> None
             assert ("compat_openwebui_chats.sql" in read) == ("--exclude-deleted" in order)
             assert fast == report(db, *asked, "--since", "1900-01-02"), (model, order)
             assert fast or "--exclude-deleted" in order, model
+        for deleted in ([], ["--exclude-deleted"]):
+            read.clear()
+            fast = tag_rows(report(db, "feedback", "--model", model, *deleted))
+            assert "_feedback_tags_all_time.sql" in read
+            assert fast == tag_rows(report(db, "feedback", "--model", model,
+                                           "--since", "1900-01-02", *deleted)), model
     monkeypatch.undo()
+
+
+def tag_rows(rows: list[dict]) -> list[tuple]:
+    return [(r["model_id"], r["tag"], r["count"]) for r in rows if r["kind"] == "tag"]
 
 
 def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_path,
@@ -126,7 +138,7 @@ def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_pa
     gone = next(m for m in pruned.messages if m.role == "assistant")
     owui.execute("DELETE FROM chat_message WHERE id = ?", (f"{pruned.id}-{gone.id}",))
     rebuilt_as_full_build("deletions and tags")
-    all_time_chats_as_from_responses(db, monkeypatch, sorted(
+    all_time_answers_as_from_responses(db, monkeypatch, sorted(
         {m.model_id for c in (victim, retagged, pruned) for m in c.messages if m.model_id}))
     # A ledger row written three days after the reply it stands for: the reply leaves
     # its own day's count.
@@ -190,7 +202,7 @@ def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_pa
     listed = report(db, "chats", "--compat", "openwebui", "--model", new_model,
                     "--limit", "1000")
     assert old.id in {r["chat_id"] for r in listed}
-    all_time_chats_as_from_responses(db, monkeypatch, [new_model])
+    all_time_answers_as_from_responses(db, monkeypatch, [new_model])
 
 
 def test_changed_prices_rebuild_every_day(make_source, tmp_path):
@@ -307,8 +319,13 @@ def test_all_time_chats_find_a_model_by_its_whole_id(make_source, tmp_path, monk
     db = tmp_path / "usage.duckdb"
     invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
     invoke("--db", str(db), "build", "--quiet")
-    all_time_chats_as_from_responses(db, monkeypatch, odd)
-    for model in odd:  # and exactly the chats that have it
-        want = {c.id for c, m in replies(data) if m.model_id == model}
+    all_time_answers_as_from_responses(db, monkeypatch, odd)
+    for model in odd:  # and exactly the chats that have it, and their tags
+        chats = {c.id: c for c, m in replies(data) if m.model_id == model}
         got = report(db, "chats", "--compat", "openwebui", "--model", model, "--limit", "100")
-        assert {r["chat_id"] for r in got} == want, model
+        assert {r["chat_id"] for r in got} == set(chats), model
+        tags = Counter(t.lower() for c in chats.values() for t in c.tags)
+        want = sorted((model, t, n) for t, n in sorted(
+            tags.items(), key=lambda tag: (-tag[1], tag[0]))[:10])
+        assert sorted(tag_rows(report(db, "feedback", "--model", model))) == want, model
+    assert any(c.tags for c in data.chats)

@@ -1,8 +1,8 @@
 """Where a figure comes from: report -> marts -> core -> staging -> raw source tables.
 
 The models' dependencies come from their SQL (sqlglot, warehouse/models.py); a report's
-from the SQL files it may run (its own, its fast path, its compat modes, and the fact
-relations its grain reads), by the schema-qualified names in them.
+from the SQL files it may run (its own, its fast paths, its compat modes, the snippets
+they include, and the fact relations its grain reads), by the schema-qualified names in them.
 """
 
 from __future__ import annotations
@@ -26,9 +26,11 @@ def report_reads(name: str) -> set[str]:
     """The tables and views a report may read directly."""
     spec = REPORTS[name]
     stem = name.replace("-", "_")
-    files = [f"{stem}.sql", *(f"compat_{mode}_{fast}.sql" if mode else f"{fast}.sql"
-                              for mode, fast in spec.fast.items()),
-             *(f"compat_{mode}_{stem}.sql" for mode in spec.compat)]
+    files = []
+    for mode in (None, *spec.compat):
+        for variant in spec.variants(stem, mode):
+            files += [f"compat_{mode}_{variant.stem}.sql" if mode else f"{variant.stem}.sql",
+                      *(f"{snippet}.sql" for snippet in variant.parts.values())]
     if spec.grain != "credits":
         files += ["facts.sql", "_tag_days.sql", *RELATIONS.values()]
     text = "\n".join(_file(f) for f in files)

@@ -14,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from warehouse.errors import WarehouseError, one_line
-from warehouse.reports.catalog import REPORTS, Report, report_named
+from warehouse.reports.catalog import REPORTS, Report, Variant, report_named
 from warehouse.reports.known import known_values
 from warehouse.reports.options import CHAT_ORDERS, OPTIONS, Filters, checked_text, resolve
 from warehouse.results import Result
@@ -172,16 +172,16 @@ def _answer(con, name: str, filters: Filters,
         params["offset"], params["limit"] = 0, MAX_ROWS
     import duckdb  # here, not at import: the CLI reads the declarations without it
 
-    fast = (spec.fast[filters.compat],) if filters.compat in spec.fast else ()
-    for stem in (*fast, name.replace("-", "_")):
-        sql = _report_sql(stem, spec, filters, since, until, tz)
+    *fast, own = spec.variants(name.replace("-", "_"), filters.compat)
+    for variant in (*fast, own):
+        sql = _report_sql(variant, spec, filters, since, until, tz)
         used = set(_PARAM.findall(sql))
         try:
             cursor = con.execute(sql, {k: v for k, v in params.items() if k in used})
             columns = [d[0] for d in cursor.description]
             rows = cursor.fetchall()
         except duckdb.Error as exc:
-            if stem in fast and isinstance(exc, duckdb.BinderException):
+            if variant is not own and isinstance(exc, duckdb.BinderException):
                 continue  # a warehouse built before what it reads: the slow way
             raise WarehouseError(f"report {name}: {_engine_message(exc)}") from None
         if rows:
@@ -325,16 +325,17 @@ def _engine_message(exc: Exception) -> str:
     return re.sub(r"^Invalid Input Error:\s*", "", message)
 
 
-def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> str:
-    """The SQL file `stem` with its `facts` CTE: the filtered rows of the right relation."""
+def _report_sql(variant: Variant, spec: Report, filters: Filters, since, until,
+                tz) -> str:
+    """The variant's SQL with its `facts` CTE: the filtered rows of the right relation."""
     granularity = filters.granularity or spec.default_granularity
     if filters.compat:
-        report = _sql(f"compat_{filters.compat}_{stem}.sql").strip().replace(
+        report = _filled(variant, f"compat_{filters.compat}_").replace(
             "{chat_order}", CHAT_ORDER[filters.order_by, filters.direction])
         if not re.search(r"\bfacts\b", report):  # LiteLLM's: its own tables
             return report
     elif spec.grain == "credits":
-        return _sql(f"{stem}.sql")
+        return _filled(variant)
     grain = "tags" if filters.by == "tag" else spec.grain
     hourly = _hour_aligned(tz, since, until) and granularity != "10m"
     relation = _sql(RELATIONS[(grain, hourly)])
@@ -347,7 +348,8 @@ def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> 
     segment, segment_join = SEGMENT_SQL[filters.by]
     costs = {"as-billed": "totals.billed_cost::decimal(38, 6) as billed_cost,",
              "repriced": "totals.repriced_cost::decimal(38, 6) as repriced_cost,"}
-    report = (_sql(f"{stem}.sql").strip()
+    stem = variant.stem
+    report = (_filled(variant)
               .replace("{segment}", segment).replace("{segment_join}", segment_join)
               .replace("{segment_column}",
                        "" if filters.by == "none" else f'usage.segment as "{filters.by}",'
@@ -360,6 +362,17 @@ def _report_sql(stem: str, spec: Report, filters: Filters, since, until, tz) -> 
               .replace("{cost_columns}", " ".join(
                   v for k, v in costs.items() if filters.cost in (k, "both"))))
     return _with_facts(facts, report)
+
+
+def _filled(variant: Variant, prefix: str = "") -> str:
+    """The variant's file with its placeholders filled by their snippet files."""
+    text = _sql(f"{prefix}{variant.stem}.sql").strip()
+    while True:
+        before = text
+        for placeholder, snippet in variant.parts.items():
+            text = text.replace(f"{{{placeholder}}}", _sql(f"{snippet}.sql").strip())
+        if text == before:
+            return text
 
 
 def _with_facts(facts: str, report: str) -> str:

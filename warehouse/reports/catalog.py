@@ -25,6 +25,16 @@ SEGMENTS = ("none", "tag", "group", "model", "channel", "source")
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One SQL file of a report (<stem>.sql, a compat mode's compat_<mode>_<stem>.sql)
+    with each of its {placeholders} filled by a snippet file (placeholder -> file stem;
+    a snippet's own placeholders are filled the same way)."""
+
+    stem: str
+    parts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Report:
     """What a report needs: its rows' grain, its options, and the compat modes it has."""
 
@@ -40,10 +50,13 @@ class Report:
     lookback: str | None = None
     # compat mode -> the options it honours (its own SQL file: compat_<mode>_<name>.sql)
     compat: dict[str, frozenset[str]] = field(default_factory=dict)
-    # compat mode (None: the report itself) -> a SQL file that answers its usual question
+    # compat mode (None: the report itself) -> SQL that answers its usual question
     # without reading every row, and returns no rows when it cannot vouch for the answer
-    # (the report's own file then answers); a compat mode's is compat_<mode>_<stem>.sql
-    fast: dict[str | None, str] = field(default_factory=dict)
+    # (the report's own file then answers; so does it on a warehouse built before what
+    # the fast SQL reads)
+    fast: dict[str | None, Variant] = field(default_factory=dict)
+    # the snippet files filling the {placeholders} of the report's own files
+    parts: dict[str, str] = field(default_factory=dict)
     # the buckets it fills with zeros from --since to --until ('granularity' or 'day')
     fills: str | None = None
     # columns only a source of this kind fills: left out when the warehouse has none
@@ -52,6 +65,11 @@ class Report:
     costs_by: str | None = None
     # columns only present when this option (a flag) is set
     only_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def variants(self, stem: str, compat: str | None) -> list[Variant]:
+        """The SQL to try in turn: the fast one for `compat` if any, then its own."""
+        fast = [self.fast[compat]] if compat in self.fast else []
+        return [*fast, Variant(stem, self.parts)]
 
     def honoured(self, compat: str | None) -> frozenset[str]:
         if compat is None:
@@ -82,7 +100,8 @@ REPORTS = {
     "tokens": Report("per model: input, output and total tokens, then the total"),
     "chats": Report("chats that used a model (--model): owner, first message, last update",
                     FILTERS | {"limit"}, default_limit=50,
-                    fast={None: "chats_recent", "openwebui": "chats_all_time"},
+                    fast={None: Variant("chats_recent"), "openwebui": Variant(
+                        "chats_all_time", {"lists_model": "_lists_model"})},
                     # Open WebUI's model chats browser: its chats table only, the title
                     # as first_message, epoch updated_at, ordered and paged, the total
                     compat={"openwebui": frozenset({
@@ -90,7 +109,12 @@ REPORTS = {
                         "offset", "order_by", "direction"})}),
     "feedback": Report("per model: daily won/lost ratings and the top 10 chat tags",
                        WINDOW | PEOPLE | {"model", "source", "exclude_deleted"},
-                       fills="day"),
+                       fills="day", parts={"tag_counts": "_feedback_tags"},
+                       # Open WebUI's model overview asks a model's tags of all time
+                       fast={None: Variant("feedback", {
+                           "tag_counts": "_feedback_tags_all_time",
+                           "feedback_tags": "_feedback_tags",
+                           "lists_model": "_lists_model"})}),
     "tags": Report("per tag, by frequency: users, requests, tokens, spend",
                    FILTERS | {"limit"}, grain="tags",
                    compat={"litellm": frozenset({"since", "until", "source", "tag",

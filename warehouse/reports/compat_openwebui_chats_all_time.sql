@@ -8,12 +8,7 @@ with listed as not materialized (
     from core.chats
     where $since is null and $until is null and $include_deleted and $model is not null
         and ($source is null or source_name = $source)
-        -- the JSON array of its models has the JSON string of --model as an element:
-        -- after [ or , and before , or ] (inside a JSON string a quote is escaped)
-        and (contains(models, '[' || to_json($model::varchar)::varchar || ',')
-            or contains(models, '[' || to_json($model::varchar)::varchar || ']')
-            or contains(models, ',' || to_json($model::varchar)::varchar || ',')
-            or contains(models, ',' || to_json($model::varchar)::varchar || ']'))
+        and {lists_model}
 ),
 
 -- the owners' names are joined to every listed chat only to order by them

@@ -51,22 +51,9 @@ history as (
     left join ratings on ratings.model_id = days.model_id and ratings.day = days.day
 ),
 
-model_chats as (
-    select distinct source_name, chat_id, model_id
-    from facts
-    -- the rated models' chats, or --model's rated or not (Open WebUI lists its tags)
-    where model_id is not null
-        and (model_id in (select model_id from ratings) or model_id = $model)
-),
-
-tag_counts as (
-    select model_chats.model_id, chat_tags.tag_id as tag, count(*) as count
-    from model_chats
-    join core.chat_tags as chat_tags
-        on chat_tags.source_name = model_chats.source_name
-        and chat_tags.chat_id = model_chats.chat_id
-    group by all
-),
+-- (model_id, tag, count): the tags of the chats that used the rated models, or --model
+-- rated or not (Open WebUI lists its tags): _feedback_tags*.sql (reports/catalog.py)
+tag_counts as ({tag_counts}),
 
 top_tags as (
     select model_id, 'tag' as kind, null::varchar as date, null::bigint as won,
