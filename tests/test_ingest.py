@@ -203,6 +203,45 @@ def test_usage_written_to_an_old_message_arrives_by_the_window_its_chat_or_the_r
     assert report(db, "summary")[0]["output_tokens"] == before + next_run + later
 
 
+def test_a_first_copy_streams_each_table_through_one_insert(make_source, tmp_path,
+                                                           monkeypatch):
+    """Regression: a first copy of a rollback-journal source inserted batch by batch;
+    DuckDB writes a row group to the file as it fills only within one INSERT, so every row
+    of long text stayed in the run's memory and temporary files until the commit ("full"
+    mode at 6M events ran out of memory). Each table now streams through one INSERT, and
+    the copy is the same."""
+    import pyarrow
+
+    from warehouse.ingest import short_reads
+
+    data = small()
+    src = make_source(data, "sqlite")
+    assert short_reads.in_rollback_mode(src.path)
+    monkeypatch.setattr(short_reads, "FIRST_ROWS", 3)  # many ranges per table
+    monkeypatch.setattr(short_reads, "MAX_ROWS", 5)
+    inserts, run_over = [], short_reads._run_over
+
+    def spied(con, sql, rows):
+        if sql.startswith("INSERT INTO raw_"):
+            inserts.append((sql.split()[2], type(rows)))
+        return run_over(con, sql, rows)
+
+    monkeypatch.setattr(short_reads, "_run_over", spied)
+    db = tmp_path / "usage.duckdb"
+    (tmp_path / "w.toml").write_text(f'[warehouse]\ndb = "{db}"\n[sources.campus]\n'
+                                     f'url = "{src.url}"\ncontent = "full"\n')
+    invoke("--config", str(tmp_path / "w.toml"), "ingest", "--quiet")
+    tables = [table for table, _ in inserts]
+    assert 'raw_openwebui."chat_message"' in tables and len(tables) == len(set(tables))
+    assert {kind for _, kind in inserts} == {pyarrow.RecordBatchReader}
+    con = duckdb.connect(str(db), read_only=True)
+    stored = con.execute("SELECT count(*), sum(length(content)) FROM "
+                         "raw_openwebui.chat_message").fetchone()
+    con.close()
+    messages = [m for c in data.chats for m in c.messages]
+    assert stored == (len(messages), sum(len(json.dumps(m.content)) for m in messages))
+
+
 def test_a_run_holds_no_batch_it_has_stored(make_source, tmp_path, monkeypatch):
     """Regression: rows read in short transactions were handed to DuckDB with register(),
     whose view (and the Arrow data under it) stayed in the run's transaction until the

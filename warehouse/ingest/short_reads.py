@@ -31,10 +31,6 @@ FIRST_ROWS, MIN_ROWS, MAX_ROWS = 2_000, 200, 500_000
 # (The scanner's own SQLite sleeps a whole second when it finds the file busy: it is
 # built without usleep, so each range runs with its busy timeout at 0.)
 RETRY_SECONDS, RETRY_PAUSE = 60.0, 0.003
-ROW_GROUP = 122_880  # DuckDB's rows per row group
-# ... or fewer rows when they are long: 122,880 chats with their 22 KB history JSON
-# ("full" content) held 2.7 GB in Arrow before one INSERT.
-BATCH_BYTES = 64 << 20
 _names = itertools.count()
 
 
@@ -79,34 +75,44 @@ class ShortReads:
 
     def copy(self, select: str, table: str, insert: str, typed: str = "*") -> int:
         """Every row of `table`, range by range, straight through `insert` (SQL reading
-        the relation `{rows}`): no temporary copy of the table; the rows inserted.
-        `typed` (DuckDB SQL over the SQLite rows, which come as text) types them on the
-        reader's thread."""
-        copied, waiting = [0], []
+        the relation `{rows}`); the rows inserted. `typed` (DuckDB SQL over the SQLite
+        rows, which come as text) types them on the reader's thread.
 
-        def insert_waiting() -> None:
-            rows = pyarrow.concat_tables(waiting)
-            waiting.clear()
-            copied[0] += _run_over(self.con, insert, rows)
+        One INSERT reads the ranges as a stream: DuckDB writes each row group to the file
+        as it fills, and holds a range or two of Arrow data. (An INSERT per batch of fewer
+        rows than a row group leaves every row in the transaction's memory, then its
+        temporary files, until the commit: a first copy of "full" text at 6M events ran
+        out of memory; whole row groups of long rows held gigabytes of Arrow.)"""
+        chunks = self.ranges(select, table, typed)
+        first = next(chunks)
+        failed: list[Exception] = []
 
-        def store(chunk, _first) -> None:
-            # inserted a row group at a time: an INSERT per range (a few thousand rows)
-            # cost as much again as reading them
-            waiting.append(chunk)
-            if (sum(len(c) for c in waiting) >= ROW_GROUP
-                    or sum(c.nbytes for c in waiting) >= BATCH_BYTES):
-                insert_waiting()
+        def batches():
+            try:
+                yield from first.to_batches()
+                for chunk in chunks:
+                    if chunk.schema != first.schema:
+                        chunk = chunk.cast(first.schema)
+                    yield from chunk.to_batches()
+            except Exception as exc:  # raised as it is once the INSERT has ended
+                failed.append(exc)
 
-        self.each_range(select, table, store, typed)
-        if waiting:
-            insert_waiting()
-        return copied[0]
+        copied = _run_over(self.con, insert,
+                           pyarrow.RecordBatchReader.from_batches(first.schema, batches()))
+        if failed:
+            raise failed[0]
+        return copied
 
     def each_range(self, select: str, table: str, store, typed: str = "*") -> None:
         """`store(rows, first)` for the rows of each rowid range, in order."""
+        for n, chunk in enumerate(self.ranges(select, table, typed)):
+            store(chunk, n == 0)
+
+    def ranges(self, select: str, table: str, typed: str = "*"):
+        """The rows of each rowid range, in order, as Arrow tables."""
         bounds = self._bounds(table)
         if bounds is None:  # a table without rowid, or an empty one: one statement
-            store(self._fetch(f'SELECT {select} FROM "{table}"', typed), True)
+            yield self._fetch(f'SELECT {select} FROM "{table}"', typed)
             return
         low, high = bounds
 
@@ -120,7 +126,7 @@ class ShortReads:
         # stored: both DuckDB instances work without the GIL, on two cores.
         with ThreadPoolExecutor(max_workers=1) as reading:
             start, end = low - 1, min(low - 1 + FIRST_ROWS, high)
-            pending, rate, first = reading.submit(fetch, start, end), 0.0, True
+            pending, rate = reading.submit(fetch, start, end), 0.0
             while pending is not None:
                 chunk, seen = pending.result()
                 # the best rate seen sizes the next range: a range that waited for a
@@ -129,8 +135,7 @@ class ShortReads:
                 rows = int(min(MAX_ROWS, max(MIN_ROWS, rate * TARGET_SECONDS)))
                 start, end = end, min(end + rows, high)
                 pending = reading.submit(fetch, start, end) if start < high else None
-                store(chunk, first)
-                first = False
+                yield chunk
 
     def _matching(self, select: str, table: str, where: str, batch: int = 2_000) -> str:
         try:
@@ -208,7 +213,8 @@ class ShortReads:
         return f"sqlite_query('{self.alias}', '{sql.replace(chr(39), chr(39) * 2)}')"
 
 
-def _run_over(con: duckdb.DuckDBPyConnection, sql: str, rows: pyarrow.Table) -> int:
+def _run_over(con: duckdb.DuckDBPyConnection, sql: str,
+              rows: pyarrow.Table | pyarrow.RecordBatchReader) -> int:
     """Run `sql` reading the Arrow `rows` as the relation `{rows}`; the count it returns.
 
     Not through con.register(): a view registered and unregistered inside a transaction
