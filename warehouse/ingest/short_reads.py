@@ -69,44 +69,19 @@ class ShortReads:
         cursor's read costs what its rows do, not a pass over the table."""
         if where != "1 = 1":
             return self._matching(select, table, where)
-        name = f"_short_read_{next(_names)}"
-        self.each_range(select, table, lambda chunk, first: self._store(name, chunk, first))
-        return name
+        return self._table_of(self.ranges(select, table))
 
     def copy(self, select: str, table: str, insert: str, typed: str = "*") -> int:
         """Every row of `table`, range by range, straight through `insert` (SQL reading
         the relation `{rows}`); the rows inserted. `typed` (DuckDB SQL over the SQLite
         rows, which come as text) types them on the reader's thread.
 
-        One INSERT reads the ranges as a stream: DuckDB writes each row group to the file
-        as it fills, and holds a range or two of Arrow data. (An INSERT per batch of fewer
-        rows than a row group leaves every row in the transaction's memory, then its
-        temporary files, until the commit: a first copy of "full" text at 6M events ran
-        out of memory; whole row groups of long rows held gigabytes of Arrow.)"""
-        chunks = self.ranges(select, table, typed)
-        first = next(chunks)
-        failed: list[Exception] = []
-
-        def batches():
-            try:
-                yield from first.to_batches()
-                for chunk in chunks:
-                    if chunk.schema != first.schema:
-                        chunk = chunk.cast(first.schema)
-                    yield from chunk.to_batches()
-            except Exception as exc:  # raised as it is once the INSERT has ended
-                failed.append(exc)
-
-        copied = _run_over(self.con, insert,
-                           pyarrow.RecordBatchReader.from_batches(first.schema, batches()))
-        if failed:
-            raise failed[0]
-        return copied
-
-    def each_range(self, select: str, table: str, store, typed: str = "*") -> None:
-        """`store(rows, first)` for the rows of each rowid range, in order."""
-        for n, chunk in enumerate(self.ranges(select, table, typed)):
-            store(chunk, n == 0)
+        One INSERT reads the ranges as a stream (_over): DuckDB writes each row group to
+        the file as it fills. (An INSERT per batch of fewer rows than a row group leaves
+        every row in the transaction's memory, then its temporary files, until the
+        commit: a first copy of "full" text at 6M events ran out of memory; whole row
+        groups of long rows held gigabytes of Arrow.)"""
+        return self._over(insert, self.ranges(select, table, typed))
 
     def ranges(self, select: str, table: str, typed: str = "*"):
         """The rows of each rowid range, in order, as Arrow tables."""
@@ -141,9 +116,8 @@ class ShortReads:
         try:
             rowids = self._fetch(f'SELECT rowid FROM "{table}" WHERE {where}').column(0)
         except duckdb.Error:  # a table without rowid: one statement
-            name = f"_short_read_{next(_names)}"
-            self._append(name, f'SELECT {select} FROM "{table}" WHERE {where}', first=True)
-            return name
+            return self._table_of(iter([self._fetch(
+                f'SELECT {select} FROM "{table}" WHERE {where}')]))
         return self.rows_with(table, "rowid", sorted(int(r) for r in rowids.to_pylist()),
                               batch, select, quoted=False)
 
@@ -151,13 +125,12 @@ class ShortReads:
                   select: str = "*", quoted: bool = True) -> str:
         """A temporary table of the rows whose `column` is one of `values`: lookups on
         the source's index, a few hundred keys a statement."""
-        name = f"_short_read_{next(_names)}"
-        for start in range(0, max(len(values), 1), batch):
-            listed = ", ".join(sql_literal(v) for v in values[start:start + batch]) or "NULL"
-            key = f'"{column}"' if quoted else column
-            self._append(name, f'SELECT {select} FROM "{table}" WHERE {key} IN ({listed})',
-                         first=start == 0)
-        return name
+        key = f'"{column}"' if quoted else column
+        statements = (
+            f'SELECT {select} FROM "{table}" WHERE {key} IN '
+            f'({", ".join(sql_literal(v) for v in values[start:start + batch]) or "NULL"})'
+            for start in range(0, max(len(values), 1), batch))
+        return self._table_of(self._read_ahead(statements))
 
     def count(self, table: str, counted: str) -> int:
         """`counted` (count(*) or count(column)) over the table in one statement: SQLite
@@ -199,15 +172,49 @@ class ShortReads:
                     raise
             time.sleep(RETRY_PAUSE)
 
-    def _append(self, name: str, sql: str, first: bool) -> None:
-        self._store(name, self._fetch(sql), first)
+    def _read_ahead(self, statements):
+        """The rows of each SQLite statement in turn; the next one is read (on the
+        reader, in a thread) while the caller takes the last."""
+        with ThreadPoolExecutor(max_workers=1) as reading:
+            pending = None
+            for sql in statements:
+                ahead = reading.submit(self._fetch, sql)
+                if pending is not None:
+                    yield pending.result()
+                pending = ahead
+            if pending is not None:
+                yield pending.result()
 
-    def _store(self, name: str, chunk, first: bool) -> None:
-        if first:
-            _run_over(self.con, f"CREATE TEMP TABLE {name} AS SELECT * FROM {{rows}}", chunk)
-            self.made.append(name)
-        else:
-            _run_over(self.con, f"INSERT INTO {name} SELECT * FROM {{rows}}", chunk)
+    def _table_of(self, chunks) -> str:
+        """A temporary table of the Arrow tables `chunks`, made in one statement."""
+        name = f"_short_read_{next(_names)}"
+        self._over(f"CREATE TEMP TABLE {name} AS SELECT * FROM {{rows}}", chunks)
+        self.made.append(name)
+        return name
+
+    def _over(self, sql: str, chunks) -> int:
+        """Run `sql` reading the Arrow tables `chunks` (an iterator, read as the statement
+        runs) as the relation `{rows}`: one statement, however many reads, holding a read
+        or two of Arrow data; a read's error is raised as it is once the statement ends.
+        The count it returns."""
+        first = next(chunks)
+        failed: list[Exception] = []
+
+        def batches():
+            try:
+                yield from first.to_batches()
+                for chunk in chunks:
+                    if chunk.schema != first.schema:
+                        chunk = chunk.cast(first.schema)
+                    yield from chunk.to_batches()
+            except Exception as exc:
+                failed.append(exc)
+
+        done = _run_over(self.con, sql,
+                         pyarrow.RecordBatchReader.from_batches(first.schema, batches()))
+        if failed:
+            raise failed[0]
+        return done
 
     def _query(self, sql: str) -> str:
         return f"sqlite_query('{self.alias}', '{sql.replace(chr(39), chr(39) * 2)}')"
