@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -243,13 +244,18 @@ def main() -> None:
 
 def run_bench(bench, args, prefix: str) -> None:
     """`bench(args, admin_url, folder)` beside a throwaway PostgreSQL (or --pg-url), in
-    --workdir (or a temporary folder named `prefix`...); its lines are printed and
-    appended to --results."""
+    --workdir (kept) or a temporary folder named `prefix`... (removed at the end: at
+    10M events the databases take tens of GB); its lines are printed and appended to
+    --results."""
     with ExitStack() as stack:
         admin = args.pg_url or stack.enter_context(pgserver.throwaway_cluster(
             "bench-" + uuid.uuid4().hex[:8],
             "-c fsync=off -c shared_buffers=2GB -c work_mem=256MB"))
-        work = Path(args.workdir or tempfile.mkdtemp(prefix=prefix))
+        if args.workdir:
+            work = Path(args.workdir)
+        else:
+            work = Path(tempfile.mkdtemp(prefix=prefix))
+            stack.callback(shutil.rmtree, work, ignore_errors=True)
         work.mkdir(parents=True, exist_ok=True)
         lines = bench(args, admin, work)
     text = "\n".join(lines)
