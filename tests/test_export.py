@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from tests.test_errors import fail
 from tests.test_reports import invoke
 from tests.test_routing import config, owui_data, proxy_data
 from warehouse import sample
@@ -194,3 +195,18 @@ def test_bad_output_folders_are_refused_in_one_line(exported, tmp_path):
     assert "_manifest.json" in message and "--full" in message
     invoke("--config", cfg, "export", "--output", str(out), "--full", "--quiet")
     assert json.loads((out / "_manifest.json").read_text())["version"] == 1
+
+
+def test_the_export_keeps_to_a_jobs_memory_budget(exported, monkeypatch):
+    """Regression: the export read the warehouse with DuckDB's default budget (80% of
+    RAM), not a job's: its partitioned writes held 1.6 GB at 6M events (1.0 GB in a
+    job's). It takes WAREHOUSE_MEMORY_LIMIT as every job does, a bad one in one line."""
+    _, _, _, cfg, out, _ = exported
+    before = (out / "_manifest.json").read_text()
+    monkeypatch.setenv("WAREHOUSE_MEMORY_LIMIT", "lots")
+    for command in (["export", "--output", str(out), "--full"], ["run"]):
+        message = fail("--config", cfg, *command)
+        assert "WAREHOUSE_MEMORY_LIMIT 'lots' is not a memory size" in message, message
+    assert (out / "_manifest.json").read_text() == before
+    monkeypatch.setenv("WAREHOUSE_MEMORY_LIMIT", "300MB")
+    invoke("--config", cfg, "export", "--output", str(out), "--full", "--quiet")

@@ -109,17 +109,25 @@ def connect(path: str | os.PathLike, read_only: bool = False,
     # Marts bucket hours and days in UTC; reports convert to the reader's zone explicitly.
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
-        # Jobs stay within a fixed memory budget whatever the data's size: DuckDB spills
-        # large joins and aggregates to disk beside the file instead.
-        con.execute("SET memory_limit = ?", [os.environ.get("WAREHOUSE_MEMORY_LIMIT",
-                                                             DEFAULT_MEMORY_LIMIT)])
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("SET enable_progress_bar = false")  # jobs show their own
+        as_a_job(con)
         con.execute(BOOKKEEPING_DDL)
         _check_or_record_version(con, shown)
     else:
         _check_version_read_only(con, shown)
     return con
+
+
+def as_a_job(con: duckdb.DuckDBPyConnection) -> None:
+    """A job's settings: it stays within a fixed memory budget whatever the data's size
+    (DuckDB spills large joins and aggregates to disk beside the file instead)."""
+    limit = os.environ.get("WAREHOUSE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    try:
+        con.execute("SET memory_limit = ?", [limit])
+    except duckdb.Error:
+        raise WarehouseError(f"WAREHOUSE_MEMORY_LIMIT {limit!r} is not a memory size "
+                             f"(e.g. {DEFAULT_MEMORY_LIMIT}, 2GB)") from None
+    con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")  # jobs show their own
 
 
 def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
