@@ -176,3 +176,26 @@ def test_sub_daily_buckets_are_local_wall_clock_in_any_zone(loaded, tz):
                       "--granularity", granularity)
         got = {(r["date"], r["model_id"]): r["count"] for r in rows if r["count"]}
         assert got == want, granularity
+
+
+def test_every_report_sql_is_whole_once_its_snippets_are_in():
+    """Each SQL a report may run (its own file, its fast path, each compat mode's) with
+    the snippets it declares: the files exist and no placeholder is left but those the
+    report's assembly fills (reports/__init__.py, _report_sql)."""
+    import re
+
+    from warehouse.reports import _filled
+    from warehouse.reports.catalog import REPORTS
+
+    assembled = {"segment", "segment_join", "segment_column", "period", "period_column",
+                 "cost_columns", "chat_order"}
+    checked = 0
+    for name, spec in REPORTS.items():
+        if spec.grain == "limits":  # computed from the credits report's rows
+            continue
+        for mode in (None, *spec.compat):
+            for variant in spec.variants(name.replace("-", "_"), mode):
+                sql = _filled(variant, f"compat_{mode}_" if mode else "")
+                assert set(re.findall(r"\{([a-z_]+)\}", sql)) <= assembled, (name, mode)
+                checked += 1
+    assert checked >= len(REPORTS)

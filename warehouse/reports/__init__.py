@@ -367,12 +367,13 @@ def _report_sql(variant: Variant, spec: Report, filters: Filters, since, until,
 def _filled(variant: Variant, prefix: str = "") -> str:
     """The variant's file with its placeholders filled by their snippet files."""
     text = _sql(f"{prefix}{variant.stem}.sql").strip()
-    while True:
+    for _ in range(len(variant.parts) + 1):  # a snippet may hold another's placeholder
         before = text
         for placeholder, snippet in variant.parts.items():
             text = text.replace(f"{{{placeholder}}}", _sql(f"{snippet}.sql").strip())
         if text == before:
             return text
+    raise AssertionError(f"{variant}: its snippets fill each other's placeholders in a cycle")
 
 
 def _with_facts(facts: str, report: str) -> str:
