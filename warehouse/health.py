@@ -101,7 +101,8 @@ def state(config: Config) -> dict:
     return out
 
 
-def sources(con, unpublished: dict[str, str] | None = None) -> tuple[list[dict], list[dict]]:
+def sources(con, unpublished: dict[str, datetime] | None = None
+            ) -> tuple[list[dict], list[dict]]:
     """The watermarks, and per source its last ingest and the age of its newest data.
     `unpublished`: per source, when a job that found nothing new read it
     (journal.last_checked): the file's own record of the source is older."""
@@ -116,8 +117,8 @@ def sources(con, unpublished: dict[str, str] | None = None) -> tuple[list[dict],
             "SELECT source_name, any_value(source_kind), count(*) FILTER (WHERE present),"
             " max(checked_at) FROM _warehouse.source_tables GROUP BY ALL "
             "ORDER BY 1").fetchall():
-        checked = max(filter(None, (as_time(checked), _journal_time(
-            (unpublished or {}).get(name)))), default=None)
+        checked = max(filter(None, (as_time(checked),
+                                    as_time((unpublished or {}).get(name)))), default=None)
         newest = max((w["value_time"] for w in watermarks
                       if w["source"] == name and w["value_time"]), default=None)
         newest = newest or checked
@@ -125,13 +126,6 @@ def sources(con, unpublished: dict[str, str] | None = None) -> tuple[list[dict],
                       "last_ingest_at": checked, "newest_data_at": newest,
                       "age_seconds": _seconds_since(newest)})
     return watermarks, found
-
-
-def _journal_time(stamp: str | None) -> str | None:
-    """The journal's 'YYYY-MM-DD HH:MM:SS UTC' as as_time() writes instants."""
-    if not stamp:
-        return None
-    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

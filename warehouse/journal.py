@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from warehouse.errors import is_interrupt, redact
@@ -78,14 +79,15 @@ def last_attempts(warehouse: Path, count: int = 10) -> list[Attempt]:
     return out[:count]
 
 
-def last_checked(warehouse: Path) -> dict[str, str]:
+def last_checked(warehouse: Path) -> dict[str, datetime]:
     """Per source, when a job last read it without publishing (it found nothing new): the
     published file's own record of the source is older."""
-    checked: dict[str, str] = {}
+    checked: dict[str, datetime] = {}
     for entry in _entries(warehouse):
         if entry.get("event") == "end" and entry.get("outcome") == "ok":
+            at = _instant(entry["at"])
             for source in entry.get("checked") or ():
-                checked[source] = max(checked.get(source, ""), entry["at"])
+                checked[source] = max(checked.get(source, at), at)
     return checked
 
 
@@ -146,5 +148,12 @@ def _holds_lock(warehouse: Path, pid: int) -> bool:
     return f"PID {pid}," in holder
 
 
+_STAMP = "%Y-%m-%d %H:%M:%S UTC"
+
+
 def _stamp(seconds: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+    return time.strftime(_STAMP, time.gmtime(seconds))
+
+
+def _instant(stamp: str) -> datetime:
+    return datetime.strptime(stamp, _STAMP).replace(tzinfo=UTC)
