@@ -195,7 +195,7 @@ def test_every_report_sql_is_whole_once_its_snippets_are_in():
             continue
         for mode in (None, *spec.compat):
             for variant in spec.variants(name.replace("-", "_"), mode):
-                sql = _filled(variant, f"compat_{mode}_" if mode else "")
+                sql = _filled(variant, mode)
                 assert set(re.findall(r"\{([a-z_]+)\}", sql)) <= assembled, (name, mode)
                 checked += 1
     assert checked >= len(REPORTS)

@@ -2,7 +2,8 @@
 
 The models' dependencies come from their SQL (sqlglot, warehouse/models.py); a report's
 from the SQL files it may run (its own, its fast paths, its compat modes, the snippets
-they include, and the fact relations its grain reads), by the schema-qualified names in them.
+they include, and the fact relations its grain reads), by the schema-qualified names in
+them.
 """
 
 from __future__ import annotations
@@ -26,11 +27,8 @@ def report_reads(name: str) -> set[str]:
     """The tables and views a report may read directly."""
     spec = REPORTS[name]
     stem = name.replace("-", "_")
-    files = []
-    for mode in (None, *spec.compat):
-        for variant in spec.variants(stem, mode):
-            files += [f"compat_{mode}_{variant.stem}.sql" if mode else f"{variant.stem}.sql",
-                      *(f"{snippet}.sql" for snippet in variant.parts.values())]
+    files = [file for mode in (None, *spec.compat) for variant in spec.variants(stem, mode)
+             for file in variant.files(mode)]
     if spec.grain != "credits":
         files += ["facts.sql", "_tag_days.sql", *RELATIONS.values()]
     text = "\n".join(_file(f) for f in files)

@@ -330,7 +330,7 @@ def _report_sql(variant: Variant, spec: Report, filters: Filters, since, until,
     """The variant's SQL with its `facts` CTE: the filtered rows of the right relation."""
     granularity = filters.granularity or spec.default_granularity
     if filters.compat:
-        report = _filled(variant, f"compat_{filters.compat}_").replace(
+        report = _filled(variant, filters.compat).replace(
             "{chat_order}", CHAT_ORDER[filters.order_by, filters.direction])
         if not re.search(r"\bfacts\b", report):  # LiteLLM's: its own tables
             return report
@@ -364,9 +364,9 @@ def _report_sql(variant: Variant, spec: Report, filters: Filters, since, until,
     return _with_facts(facts, report)
 
 
-def _filled(variant: Variant, prefix: str = "") -> str:
+def _filled(variant: Variant, compat: str | None = None) -> str:
     """The variant's file with its placeholders filled by their snippet files."""
-    text = _sql(f"{prefix}{variant.stem}.sql").strip()
+    text = _sql(variant.file(compat)).strip()
     for _ in range(len(variant.parts) + 1):  # a snippet may hold another's placeholder
         before = text
         for placeholder, snippet in variant.parts.items():

@@ -33,6 +33,14 @@ class Variant:
     stem: str
     parts: dict[str, str] = field(default_factory=dict)
 
+    def file(self, compat: str | None) -> str:
+        """The file asked in `compat` mode (None: the report itself)."""
+        return f"compat_{compat}_{self.stem}.sql" if compat else f"{self.stem}.sql"
+
+    def files(self, compat: str | None) -> list[str]:
+        """Its file and its snippets' files."""
+        return [self.file(compat), *(f"{snippet}.sql" for snippet in self.parts.values())]
+
 
 @dataclass(frozen=True)
 class Report:
