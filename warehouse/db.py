@@ -9,6 +9,7 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse import allocator
 from warehouse.errors import WarehouseError, one_line
 
 # Extensions come from the pinned PyPI wheels (duckdb-extension-<name>); the names DuckDB
@@ -119,7 +120,9 @@ def connect(path: str | os.PathLike, read_only: bool = False,
 
 def as_a_job(con: duckdb.DuckDBPyConnection) -> None:
     """A job's settings: it stays within a fixed memory budget whatever the data's size
-    (DuckDB spills large joins and aggregates to disk beside the file instead)."""
+    (DuckDB spills large joins and aggregates to disk beside the file instead), and
+    memory it frees goes back to the system (warehouse/allocator.py)."""
+    allocator.return_freed_memory()
     limit = os.environ.get("WAREHOUSE_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
     try:
         con.execute("SET memory_limit = ?", [limit])
