@@ -164,6 +164,11 @@ def test_a_configured_key_is_required(served, tmp_path):
             assert status == 401 and headers["www-authenticate"] == "Bearer", path
             assert get(url + path, key="whk_wrong")[0] == 401
             assert get(url + path, key=key)[0] == 200
+            # the answer is kept now, and still refused without the key (admission
+            # runs before the kept answers)
+            assert get(url + path)[0] == 401
+        again = get(url + "/api/reports/summary", key=key)
+        assert again[0] == 200 and again[2]["x-warehouse-cache"] == "hit"
     assert key not in keyed.read_text()
 
 

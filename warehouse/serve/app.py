@@ -44,19 +44,10 @@ def create(config: Config, published: Published | None = None,
                   description="LLM usage from Open WebUI and LiteLLM, answered from the "
                               "published warehouse snapshot.")
 
-    # registered first, so it runs inside the authentication below: only an admitted
-    # request reaches a kept answer
-    kept = answers.Answers(lambda: _identity_of(published))
-
-    @app.middleware("http")
-    async def keep_answers(request: Request, call_next):
-        return await kept.answer(request, call_next)
-
-    gate = auth.Gate(config, published)
-
-    @app.middleware("http")
-    async def authenticate(request: Request, call_next):
-        return await gate.admit(request, call_next)
+    # added first, so it runs inside the admission below (the last added is outermost):
+    # only an admitted request reaches a kept answer
+    app.add_middleware(answers.Answers, identity=lambda: _identity_of(published))
+    app.add_middleware(auth.Admitting, gate=auth.Gate(config, published))
 
     @app.exception_handler(WarehouseError)
     async def refused(_request: Request, exc: WarehouseError):

@@ -19,18 +19,22 @@ from warehouse.serve.published import Published
 
 
 class Gate:
+    """Who is admitted. Made when the application is (a bad signing key file stops the
+    server before it listens); Admitting puts it in front of every request."""
+
     def __init__(self, config: Config, published: Published):
         self.hashes = config.api_key_hashes
         self.secret = (sessions.read_secret(config.openwebui_secret_file)
                        if config.openwebui_secret_file else None)
         self.published = published
 
-    async def admit(self, request: Request, call_next):
+    def refusal(self, request: Request) -> JSONResponse | None:
+        """None for an admitted request, else the answer that refuses it."""
         if not (self.hashes or self.secret):
-            return await call_next(request)
+            return None
         token = keys.bearer(request.headers.get("authorization"))
         if keys.accepted(token, self.hashes):
-            return await call_next(request)
+            return None
         user = (sessions.user_of(token or request.cookies.get("token"), self.secret)
                 if self.secret else None)
         if user is None:
@@ -48,4 +52,18 @@ class Gate:
         if not admin:
             return JSONResponse({"detail": "only Open WebUI's admins may read usage "
                                            "analytics"}, status_code=403)
-        return await call_next(request)
+        return None
+
+
+class Admitting:
+    """The gate as ASGI middleware, outermost: nothing (a kept answer included) is sent
+    to a request it refuses."""
+
+    def __init__(self, app, gate: Gate):
+        self.app, self.gate = app, gate
+
+    async def __call__(self, scope, receive, send) -> None:
+        refusal = self.gate.refusal(Request(scope)) if scope["type"] == "http" else None
+        if refusal is None:
+            return await self.app(scope, receive, send)
+        await refusal(scope, receive, send)
