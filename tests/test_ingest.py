@@ -275,7 +275,6 @@ def test_a_run_holds_no_batch_it_has_stored(make_source, tmp_path, monkeypatch):
     assert len(batches) > 5 and alive_at_end == [0]
 
 
-
 _FREED_BLOCKS = """
 import ctypes, sys
 sys.path.insert(0, {root!r})
