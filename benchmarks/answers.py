@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,7 +28,16 @@ sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402
 
-from benchmarks.serve import DAY, litellm_paths, load, owui_paths, percentile, serving  # noqa: E402
+from benchmarks.serve import (  # noqa: E402
+    DAY,
+    RequestFailed,
+    litellm_paths,
+    load,
+    owui_paths,
+    percentile,
+    serving,
+    timed_get,
+)
 from warehouse import config as configuration  # noqa: E402
 
 
@@ -55,14 +63,14 @@ def first_answers(port: int, paths: dict[str, list[str]]) -> list[str]:
     for name, variants in paths.items():
         times = []
         for path in variants:
-            started = time.perf_counter()
-            conn.request("GET", path)
-            response = conn.getresponse()
-            response.read()
-            if response.status != 200:
-                raise SystemExit(f"{path}: HTTP {response.status}")
-            times.append((time.perf_counter() - started) * 1000)
-            total += times[-1]
+            try:
+                elapsed, computed = timed_get(conn, path)
+            except RequestFailed as exc:
+                raise SystemExit(str(exc)) from None
+            if not computed:
+                raise SystemExit(f"{path}: answered from a kept answer, not computed")
+            times.append(elapsed)
+            total += elapsed
         lines.append(f"| {name} | {', '.join(f'{t:,.0f}' for t in times)} |")
     return [f"First answers, one at a time on a fresh server: {total:,.0f} ms in all.", "",
             *lines]
