@@ -7,13 +7,11 @@ select $model as model_id, tag, count(*) as count
 from (
     select unnest(tag_ids) as tag
     from core.chats
-    where $model is not null and $since is null and $until is null and $include_deleted
-        and $user_id is null and $group_id is null
+    where {all_time_of_one_model}
         and ($source is null or source_name = $source)
         and {lists_model}
 )
 group by all
 union all
 select * from ({feedback_tags})
-where not ($model is not null and $since is null and $until is null and $include_deleted
-    and $user_id is null and $group_id is null)
+where not {all_time_of_one_model}

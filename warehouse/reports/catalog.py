@@ -122,6 +122,7 @@ REPORTS = {
                        fast={None: Variant("feedback", {
                            "tag_counts": "_feedback_tags_all_time",
                            "feedback_tags": "_feedback_tags",
+                           "all_time_of_one_model": "_all_time_of_one_model",
                            "lists_model": "_lists_model"})}),
     "tags": Report("per tag, by frequency: users, requests, tokens, spend",
                    FILTERS | {"limit"}, grain="tags",
