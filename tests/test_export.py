@@ -143,11 +143,13 @@ def test_a_second_export_writes_only_the_changed_days(exported):
     day = day_folder(new_day)
     changed = {p for p in after if after[p] != before.get(p)}
     # of the dated tables only the new day; small tables are whole files, rewritten when
-    # any row changed (here the ingest's bookkeeping: runs, watermarks, source tables)
+    # any row changed (here the ingest's bookkeeping: runs, watermarks, source tables; and
+    # the new chat's key)
     assert changed and all(f"/{day}/" in p for p in changed if "/day=" in p), sorted(changed)
     assert {p for p in changed if "/day=" not in p} == {
         f"_warehouse/{t}/data.parquet"
-        for t in ("source_tables", "run_log", "ingest_runs", "watermarks")}
+        for t in ("source_tables", "run_log", "ingest_runs", "watermarks")} | {
+        "core/chat_keys/data.parquet"}
     assert {p.split("/")[0] + "." + p.split("/")[1] for p in changed} >= {
         "raw_openwebui.chat", "raw_openwebui.chat_message", "core.usage_events",
         "core.chats", "core.source_responses"}

@@ -1,7 +1,9 @@
 """An incremental build (only the days whose inputs changed) leaves every incremental
 model exactly as a full build would, whatever changed in the sources: new messages and
 requests, a chat deleted in the source, a chat's tags, a ledger row for an old message,
-an API key's team, routed pairs across midnight."""
+an API key's team, routed pairs across midnight. Key tables (`-- key:`) only grow: a key
+once given never changes, so the keys an incremental build stores differ from a full
+build's numbering, and every table holding one agrees with its key table."""
 
 from __future__ import annotations
 
@@ -23,13 +25,47 @@ from warehouse import journal, models, sample
 INCREMENTAL = sorted(m.name for m in models.discover().values() if m.incremental)
 TIME_SORTED = sorted(m.name for m in models.discover().values()
                      if m.incremental and m.time_sorted)
+KEYS = {m.name: m.key for m in models.discover().values() if m.key}  # table: (key, column)
 
 
 def contents(db) -> dict[str, list]:
+    """Every incremental model's rows, the key columns left out (see keys_agree)."""
+    keys = {key for key, _ in KEYS.values()}
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return {name: con.execute(f"SELECT * FROM {name} ORDER BY ALL").fetchall()
-                for name in INCREMENTAL}
+        found = {}
+        for name in INCREMENTAL:
+            columns = [f'"{c}"' for c, *_ in con.execute(f"DESCRIBE {name}").fetchall()
+                       if c not in keys]
+            found[name] = con.execute(
+                f"SELECT {', '.join(columns)} FROM {name} ORDER BY ALL").fetchall()
+        return found
+    finally:
+        con.close()
+
+
+def keys_held(db) -> dict[str, set]:
+    with warehouse.open(db) as wh:
+        return {name: set(wh.sql(f"SELECT {column}, {key} FROM {name}").rows())
+                for name, (key, column) in KEYS.items()}
+
+
+def keys_agree(db) -> None:
+    """Each key table numbers its values 1:1, and every incremental model holding a key
+    holds the one its key table gives its value."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table, (key, column) in KEYS.items():
+            assert con.execute(f"SELECT count(DISTINCT {key}) = count(*) AND count(DISTINCT "
+                               f"{column}) = count(*) FROM {table}").fetchone()[0], table
+            for name in INCREMENTAL:
+                held = [c for c, *_ in con.execute(f"DESCRIBE {name}").fetchall()]
+                if key in held:
+                    wrong = con.execute(
+                        f"SELECT count(*) FROM {name} AS m LEFT JOIN {table} AS k "
+                        f"ON k.{column} = m.{column} WHERE m.{key} IS DISTINCT FROM k.{key}"
+                    ).fetchone()[0]
+                    assert wrong == 0, (name, key)
     finally:
         con.close()
 
@@ -121,13 +157,19 @@ def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_pa
 
     def rebuilt_as_full_build(what: str) -> dict:
         """Run (an incremental build), then compare with a full build of the same data."""
+        given = keys_held(db)
         invoke("--config", cfg, "run", "--quiet")
         incremental, built = contents(db), last_build(db)
-        assert {built[n][0] for n in INCREMENTAL} == {"incremental"}, (what, built)
+        assert {built[n][0] for n in [*INCREMENTAL, *KEYS]} == {"incremental"}, (
+            what, built)
+        for table, pairs in keys_held(db).items():
+            assert given[table] <= pairs, (what, table)  # no key changed or went
+        keys_agree(db)
         invoke("--config", cfg, "build", "--full", "--quiet")
         full = contents(db)
         for name in INCREMENTAL:
             assert incremental[name] == full[name], (what, name)
+        keys_agree(db)
         return built
 
     # In Open WebUI: a chat deleted, a chat re-tagged, one reply deleted from a chat.
@@ -203,6 +245,40 @@ def test_incremental_build_equals_a_full_build(make_source, make_litellm, tmp_pa
                     "--limit", "1000")
     assert old.id in {r["chat_id"] for r in listed}
     all_time_answers_as_from_responses(db, monkeypatch, [new_model])
+
+    # A new user's new chat with a model never seen, its ids sorting first: the
+    # incremental build numbers them after the last key, a full build renumbers them
+    # first; the distinct counts of the reports are the same either way.
+    ids = {"chat_keys": "0-new-chat", "user_keys": "0-new-user", "model_keys": "0-new-model"}
+    at = midnight + 4 * 86400
+    conn = owui.connect()
+    conn.execute("INSERT INTO chat (id, user_id, title, chat, created_at, updated_at, "
+                 "archived, meta) VALUES (?, ?, 'new', '{}', ?, ?, 0, '{}')",
+                 (ids["chat_keys"], ids["user_keys"], at, at))
+    fresh = sample.Chat(ids["chat_keys"], ids["user_keys"], "new", [])
+    sample.insert_messages(conn.cursor(), owui.ph, [(fresh, sample.Message(
+        "new-a", "assistant", "first", at, model_id=ids["model_keys"],
+        usage={"prompt_tokens": 1, "completion_tokens": 2}))])
+    conn.commit()
+    conn.close()
+    before = keys_held(db)
+    asked = [("summary",), ("models", "--limit", "1000"), ("summary", "--since", "2000-01-01"),
+             ("models", "--limit", "1000", "--tz", "Asia/Kolkata")]
+    invoke("--config", cfg, "run", "--quiet")
+    added = {table.split(".")[1]: dict(pairs - before[table])
+             for table, pairs in keys_held(db).items()}
+    for table, value in ids.items():
+        last = max(k for _, k in before[f"core.{table}"])
+        assert added[table] == {value: last + 1}, (table, added[table])
+    answers = [report(db, *question) for question in asked]
+    assert answers[0][0]["total_chats"] == len({c for c, _ in keys_held(db)["core.chat_keys"]})
+    assert {"model_id": ids["model_keys"], "count": 1, "unique_users": 1,
+            "unique_chats": 1} in answers[1]
+    invoke("--config", cfg, "build", "--full", "--quiet")
+    assert {table.split(".")[1]: dict(pairs)[ids[table.split(".")[1]]]
+            for table, pairs in keys_held(db).items()} == dict.fromkeys(ids, 1)
+    keys_agree(db)
+    assert [report(db, *question) for question in asked] == answers
 
 
 def test_changed_prices_rebuild_every_day(make_source, tmp_path):

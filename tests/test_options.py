@@ -11,17 +11,20 @@ after (kept, marked deleted); a chat and a rating were deleted after the first c
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
 from tests import litellm_source
 from tests.conftest import SourceDB, _new_litellm_database
 from tests.test_credits import write_plugin_tables
-from tests.test_reports import invoke
-from warehouse import demo, sample
+from tests.test_reports import invoke, report
+from warehouse import config as configuration
+from warehouse import demo, reports, sample
 from warehouse.cli import cli
 from warehouse.errors import WarehouseError
 from warehouse.reports.catalog import REPORTS
@@ -245,3 +248,44 @@ def test_user_answers_agree_on_cost_and_carry_names(warehouse_db):
     spend = rows(config, "users", "--metric", "spend", "--cost", "repriced", "--limit", "5")
     ranked = sorted((r["repriced_cost"] or 0 for r in costs.values()), reverse=True)[:5]
     assert [r["repriced_cost"] or 0 for r in spend] == ranked
+
+
+def test_distinct_counts_by_keys_equal_those_by_ids(warehouse_db, tmp_path, monkeypatch):
+    """summary and models count distinct chats, users and models by the ids' keys
+    (*_by_keys.sql); on a copy without the keys (a file built before them) they count the
+    ids (their own files): the same figures under every filter, on whole hours and off
+    them, with LiteLLM's purged days counted from its daily tables."""
+    config, _ = warehouse_db
+    db = configuration.load(str(config), None).db
+    before_keys = tmp_path / "before-keys.duckdb"
+    shutil.copy(db, before_keys)
+    con = duckdb.connect(str(before_keys))
+    for table, keys in (("core.usage_events", "chat_key, user_key, model_key"),
+                        ("marts.usage_hourly", "chat_key, user_key, model_key"),
+                        ("marts.tag_hourly", "user_key, model_key")):
+        for key in keys.split(", "):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN {key}")
+    for table in ("chat_keys", "user_keys", "model_keys"):
+        con.execute(f"DROP TABLE core.{table}")
+    con.close()
+    read = []
+    original = reports._sql
+    monkeypatch.setattr(reports, "_sql", lambda file: read.append(file) or original(file))
+    asked = [[], ["--since", "2026-10-13", "--until", "2026-10-15", "--tz", "Asia/Kolkata"],
+             ["--tag", "User-Agent: curl", *PURGED_WEEK], ["--source", "proxy", *PURGED_WEEK],
+             ["--tag-like", "curl"], ["--exclude-deleted"]]
+    asked += [[flag(o), *VALUES[o]] for o in ("since", "until", "group", "user", "model",
+                                             "source", "channel", "tz")]
+    counted = []
+    for options in asked:
+        for name, more in (("summary", []), ("models", ["--limit", "1000"])):
+            read.clear()
+            by_keys = report(db, name, *options, *more)
+            assert f"{name}_by_keys.sql" in read and f"{name}.sql" not in read, (name, options)
+            read.clear()
+            by_ids = report(before_keys, name, *options, *more)
+            assert f"{name}.sql" in read, (name, options)
+            assert by_keys == by_ids, (name, options)
+            counted += by_keys
+    assert all(any(r.get(c) for r in counted) for c in (
+        "total_chats", "total_users", "total_models", "unique_users", "unique_chats"))

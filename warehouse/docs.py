@@ -64,9 +64,11 @@ def models_page(found: dict[str, models.Model], con) -> str:
         lines += [f"## {layer}", ""]
         for name in sorted(n for n in found if n.startswith(layer + ".")):
             model = found[name]
-            built = model.materialized + (f", incremental by {model.incremental}"
-                                          if model.incremental else "")
-            lines += [f"### {name}", "", _description(model) or "(no description)", "",
+            built = model.materialized + (
+                f", incremental by {model.incremental}" if model.incremental else
+                f", extended by each build with the {model.key[1]} values not yet keyed"
+                if model.key else "")
+            lines += [f"### {name}", "", models.description(model) or "(no description)", "",
                       f"Built as a {built}; file `warehouse/models_sql/"
                       f"{model.path.parent.name}/{model.path.name}`. Reads: "
                       + ", ".join(f"`{t}`" for t in sorted(model.depends_on | model.external))
@@ -76,18 +78,6 @@ def models_page(found: dict[str, models.Model], con) -> str:
                 lines += [f"| `{c}` | {t} |" for c, t in columns[name]]
                 lines.append("")
     return "\n".join(lines)
-
-
-def _description(model: models.Model) -> str:
-    """The file's leading comment, less its build headers."""
-    text = []
-    for line in model.path.read_text().splitlines():
-        if not line.startswith("--"):
-            break
-        body = line[2:].strip()
-        if not body.startswith(("materialized:", "incremental:")):
-            text.append(body)
-    return " ".join(text).strip()
 
 
 def write(folder: Path, con, found: dict[str, models.Model]) -> list[Path]:

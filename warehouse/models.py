@@ -36,6 +36,13 @@ _INCREMENTAL = re.compile(r"^--\s*incremental:\s*([a-z_][a-z0-9_]*)\s*$", re.MUL
 # `-- sorted: no`: an incremental model that no report reads by a window of <column> is
 # stored as built (sorting wide rows costs memory and time for nothing)
 _UNSORTED = re.compile(r"^--\s*sorted:\s*no\b", re.MULTILINE)
+# `-- key: <key> for <column>`: a key table. Each distinct non-null <column> the SELECT
+# gives gets a small integer <key> (1, 2, ...) that no later build changes: a build adds
+# the values not keyed yet, numbered after the last, and removes none (a full build
+# numbers afresh, and rebuilds whatever reads the table). Dense keys let reports count
+# distinct values as bitstrings (bitstring_agg), several times faster than hashing ids.
+_KEY = re.compile(r"^--\s*key:\s*([a-z_][a-z0-9_]*)\s+for\s+([a-z_][a-z0-9_]*)\s*$",
+                  re.MULTILINE)
 
 
 @dataclass
@@ -46,8 +53,14 @@ class Model:
     materialized: str
     incremental: str | None = None  # the column that dates its rows
     time_sorted: bool = True  # an incremental model's rows stored in the order of that column
+    key: tuple[str, str] | None = None  # a key table's (key column, keyed column)
     depends_on: set[str] = field(default_factory=set)
     external: set[str] = field(default_factory=set)
+
+    @property
+    def by_day(self) -> bool:
+        """Whether a build may redo only the changed days (extend, for a key table)."""
+        return bool(self.incremental or self.key)
 
 
 def builtin_dir() -> Path:
@@ -94,12 +107,17 @@ def _read_model(root: Path, path: Path) -> Model:
     header = _HEADER.search(sql)
     default = "view" if schema == "staging" else "table"
     incremental = _INCREMENTAL.search(sql)
+    key = _KEY.search(sql)
     model = Model(f"{schema}.{name}", path, sql.strip().rstrip(";"),
                   header.group(1) if header else default,
                   incremental.group(1) if incremental else None,
-                  not _UNSORTED.search(sql))
-    if model.incremental and model.materialized != "table":
+                  not _UNSORTED.search(sql), key.groups() if key else None)
+    if model.key and model.materialized != "table":
+        raise WarehouseError(f"{path}: a key table is a table: drop '-- materialized'")
+    if model.by_day and model.materialized != "table":
         raise WarehouseError(f"{path}: only a table can be built incrementally")
+    if model.incremental and model.key:
+        raise WarehouseError(f"{path}: a key table is not dated: drop '-- incremental'")
     return model
 
 
@@ -277,12 +295,12 @@ def _plan(con, models: dict[str, Model], order: list[str], macros: str, full: bo
     tainted: set[str] = set()  # ... and whatever reads them
     for name in order:
         m = models[name]
-        if m.depends_on & tainted or (m.incremental and (
+        if m.depends_on & tainted or (m.by_day and (
                 full or name in changed or name not in tables)):
             tainted.add(name)
-            if m.incremental:
+            if m.by_day:
                 rebuild_all.add(name)
-    incremental = [n for n in order if models[n].incremental and n not in rebuild_all]
+    incremental = [n for n in order if models[n].by_day and n not in rebuild_all]
     if not incremental:
         return Plan(rebuild_all, None)
     since = min(built_at[n] for n in incremental)
@@ -337,11 +355,13 @@ def _build_one(con, model: Model, plan: Plan) -> BuildResult:
     mode = "view" if model.materialized == "view" else "full"
     if plan.untouched:
         mode = "unchanged"
-    elif model.incremental and model.name not in plan.full:
+    elif model.by_day and model.name not in plan.full:
         mode = "incremental" if plan.days else "unchanged"
     try:
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        if mode == "incremental":
+        if mode == "incremental" and model.key:
+            rows = _add_keys(con, model, plan.days)
+        elif mode == "incremental":
             rows = _rebuild_days(con, model, plan.days)
         elif mode == "unchanged":
             rows = 0
@@ -365,6 +385,27 @@ def _rebuild_days(con, model: Model, days: list) -> int:
     return int(row[0]) if row else 0
 
 
+def keyed(model: Model, sql: str, after: str = "0") -> str:
+    """A key table's rows: the SELECT's distinct values numbered in their order, after
+    `after` (SQL; 0 in a full build). The same text runs on Spark."""
+    key, column = model.key
+    return (f"SELECT {column}, CAST({after} + row_number() OVER (ORDER BY {column}) "
+            f"AS INTEGER) AS {key}\nFROM (SELECT DISTINCT {column} FROM (\n{sql}\n) "
+            f"AS found WHERE {column} IS NOT NULL) AS ids")
+
+
+def _add_keys(con, model: Model, days: list) -> int:
+    """The values of the changed days that have no key yet, numbered after the last."""
+    key, column = model.key
+    _set_window(con, days)
+    new = (f"SELECT * FROM (\n{model.sql}\n) AS given WHERE NOT EXISTS ("
+           f"SELECT 1 FROM {model.name} AS known WHERE known.{column} = given.{column})")
+    last = f"(SELECT coalesce(max({key}), 0) FROM {model.name})"
+    row = con.execute(f"INSERT INTO {model.name} BY NAME\n{keyed(model, new, last)}"
+                      ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def description(model: Model) -> str:
     """The model file's leading comment, header lines left out: what the model holds."""
     lines = []
@@ -372,7 +413,7 @@ def description(model: Model) -> str:
         if not line.startswith("--"):
             break
         text = line[2:].strip()
-        if not _HEADER.match(line) and not _INCREMENTAL.match(line):
+        if not any(h.match(line) for h in (_HEADER, _INCREMENTAL, _KEY)):
             lines.append(text)
     return " ".join(t for t in lines if t)
 
@@ -413,7 +454,8 @@ def _replace(con, model: Model) -> int | None:
     if exists and (exists[0] == "VIEW") == (other == "VIEW"):
         con.execute(f"DROP {other} {model.name}")
     kind = "TABLE" if model.materialized == "table" else "VIEW"
-    body = _in_time_order(model) if kind == "TABLE" else model.sql
+    body = model.sql if kind == "VIEW" else (
+        keyed(model, model.sql) if model.key else _in_time_order(model))
     con.execute(f"CREATE OR REPLACE {kind} {model.name} AS\n{body}")
     if kind == "TABLE":
         return con.execute(f"SELECT count(*) FROM {model.name}").fetchone()[0]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warehouse.errors import WarehouseError, one_line
-from warehouse.models import Model
+from warehouse.models import Model, keyed
 from warehouse.transpile import transpile_all
 
 
@@ -89,6 +89,8 @@ def _create(spark, model: Model, sql: str) -> int | None:
     root = spark.conf.get("spark.sql.warehouse.dir").removeprefix("file:")
     schema, table = model.name.split(".")
     shutil.rmtree(Path(root) / f"{schema}.db" / table, ignore_errors=True)
+    if model.key:
+        sql = keyed(model, sql)
     spark.sql(f"CREATE TABLE {name} USING parquet AS\n{sql}")
     return spark.table(name).count()
 

@@ -176,6 +176,8 @@ def _answer(con, name: str, filters: Filters,
     for variant in (*fast, own):
         sql = _report_sql(variant, spec, filters, since, until, tz)
         used = set(_PARAM.findall(sql))
+        if used & KEY_BOUNDS.keys() and not used <= params.keys():
+            params.update(_key_bounds(con))
         try:
             cursor = con.execute(sql, {k: v for k, v in params.items() if k in used})
             columns = [d[0] for d in cursor.description]
@@ -193,6 +195,26 @@ def _answer(con, name: str, filters: Filters,
     result = _without_unasked(spec, result, filters)
     result.notes += _notes(con, name, filters, result, end_date)
     return result
+
+
+# bitstring_agg's upper bounds (parameter: key table, key column): the last key given
+KEY_BOUNDS = {"chat_keys": ("core.chat_keys", "chat_key"),
+              "user_keys": ("core.user_keys", "user_key")}
+
+
+def _key_bounds(con) -> dict[str, int]:
+    """The last key each key table gave (1 if none, or if a file built before them has
+    no key table: the variant that counts by keys then fails to bind and the ids count)."""
+    import duckdb
+
+    bounds = {}
+    for param, (table, key) in KEY_BOUNDS.items():
+        try:
+            bounds[param] = con.execute(
+                f"SELECT coalesce(max({key}), 1) FROM {table}").fetchone()[0]
+        except duckdb.CatalogException:
+            bounds[param] = 1
+    return bounds
 
 
 def _notes(con, name: str, filters: Filters, result: Result, end_date: date) -> list[str]:

@@ -86,9 +86,11 @@ class Report:
 
 
 REPORTS = {
-    "summary": Report("totals: messages, chats, models, users, tokens"),
+    # fast: the distinct ids counted by their keys (a file built before them: the ids)
+    "summary": Report("totals: messages, chats, models, users, tokens",
+                      fast={None: Variant("summary_by_keys")}),
     "models": Report("per model: messages, distinct users and chats",
-                     FILTERS | {"limit"}),
+                     FILTERS | {"limit"}, fast={None: Variant("models_by_keys")}),
     "users": Report("per user: messages, requests, tokens, cost, user agent; ranked by "
                     "--metric, paged by --page",
                     FILTERS | {"metric", "limit", "page", "page_size", "cost", "currency"},

@@ -5,6 +5,7 @@
 -- counted_elsewhere: a LiteLLM request that is also an Open WebUI response of a source
 -- routed through it (core.routed_matches); totals across sources leave it out, reports of
 -- its own source keep it. The Open WebUI side takes the proxy's cost when it has none.
+-- chat_key, user_key, model_key: the ids' small integers (core.chat_keys and friends).
 -- incremental: occurred_at
 with responses as (
     select * from core.source_responses where _warehouse.in_build(occurred_at)
@@ -16,6 +17,18 @@ model_prices as (
 
 matches as (
     select * from core.routed_matches
+),
+
+chat_keys as (
+    select * from core.chat_keys
+),
+
+user_keys as (
+    select * from core.user_keys
+),
+
+model_keys as (
+    select * from core.model_keys
 ),
 
 final as (
@@ -31,7 +44,10 @@ final as (
             r.input_tokens, r.cached_tokens, r.output_tokens,
             p.input_per_token, p.cached_per_token, p.output_per_token
         ) as repriced_cost,
-        p.currency as repriced_currency
+        p.currency as repriced_currency,
+        ck.chat_key,
+        uk.user_key,
+        mk.model_key
     from responses as r
     left join model_prices as p
         on p.model_id = r.model_id
@@ -39,6 +55,9 @@ final as (
         and (p.valid_until is null or r.occurred_at < p.valid_until)
     left join matches as routed on routed.routed_event_id = r.event_id
     left join matches as upstream on upstream.upstream_event_id = r.event_id
+    left join chat_keys as ck on ck.chat_id = r.chat_id
+    left join user_keys as uk on uk.user_id = r.user_id
+    left join model_keys as mk on mk.model_id = r.model_id
 )
 
 select * from final

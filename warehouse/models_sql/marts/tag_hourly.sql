@@ -3,7 +3,7 @@
 -- request with a versioned User-Agent twice), so never sum across tags. Tags are
 -- LiteLLM's request tags and Open WebUI's chat tags; purged LiteLLM days come from its
 -- daily tag table at 00:00 UTC (day_aggregate = true). Tasks add tokens and cost, not
--- messages; costs as in marts.usage_hourly.
+-- messages; costs as in marts.usage_hourly, and so are user_key and model_key.
 -- incremental: hour
 with tagged as (
     select *, unnest(tags) as tag
@@ -19,6 +19,8 @@ event_hours as (
         tag,
         user_id,
         model_id,
+        user_key,
+        model_key,
         api_key_hash,
         team_id,
         deleted_in_source,
@@ -51,6 +53,8 @@ aggregate_days as (
         d.tag,
         d.user_id,
         d.model_id,
+        uk.user_key,
+        mk.model_key,
         d.api_key_hash,
         d.team_id,
         d.deleted_in_source,
@@ -75,6 +79,8 @@ aggregate_days as (
         on p.model_id = d.model_id
         and d.hour >= p.valid_from
         and (p.valid_until is null or d.hour < p.valid_until)
+    left join core.user_keys as uk on uk.user_id = d.user_id
+    left join core.model_keys as mk on mk.model_id = d.model_id
     group by all
 ),
 

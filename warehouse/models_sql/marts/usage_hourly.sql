@@ -11,6 +11,7 @@
 -- row; repriced_cost is each row's exact sum rounded half up to a billionth), which
 -- reports add up many times faster than 128-bit ones. counted_elsewhere rows are
 -- LiteLLM requests that a routed Open WebUI source also holds (see core.usage_events).
+-- chat_key, user_key, model_key stand for the ids where reports count distinct ones.
 -- incremental: hour
 with events as (
     select * from core.usage_events
@@ -25,6 +26,9 @@ event_hours as (
         user_id,
         model_id,
         chat_id,
+        chat_key,
+        user_key,
+        model_key,
         api_key_hash,
         team_id,
         tags,
@@ -61,6 +65,9 @@ aggregate_days as (
         d.user_id,
         d.model_id,
         null::varchar as chat_id,
+        null::integer as chat_key,
+        uk.user_key,
+        mk.model_key,
         d.api_key_hash,
         d.team_id,
         []::varchar[] as tags,
@@ -88,6 +95,8 @@ aggregate_days as (
         on p.model_id = d.model_id
         and d.hour >= p.valid_from
         and (p.valid_until is null or d.hour < p.valid_until)
+    left join core.user_keys as uk on uk.user_id = d.user_id
+    left join core.model_keys as mk on mk.model_id = d.model_id
     group by all
 ),
 
