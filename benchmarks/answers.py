@@ -1,13 +1,15 @@
 """What `warehouse serve` costs per question, on a warehouse already built (no sources).
 
     python benchmarks/answers.py --config W [--clients 16] [--requests 16000] [--rounds 2]
+                                 [--first alone|wave]
 
 The questions are benchmarks/serve.py's (the Open WebUI and LiteLLM endpoints, windows of
 the data's last 7, 30, 90, 365 days, which end where the warehouse's data ends). On a
 fresh server:
 
-1. first answers: each question once, one at a time: what a cold server computes (the
-   quiet phase of serve.py asks them all at once, 16 clients sharing 2 cores);
+1. first answers: each question once, one at a time: what a cold server computes; or
+   (--first wave) the first wave as serve.py's quiet phase meets it: --clients clients
+   each asking every question once, each from its own start, on the cold server;
 2. kept answers: --rounds of --clients keep-alive clients asking every question in turn,
    after step 1 asked each once: requests/s, p50 and p99 per endpoint.
 
@@ -76,6 +78,24 @@ def first_answers(port: int, paths: dict[str, list[str]]) -> list[str]:
             *lines]
 
 
+def first_wave(port: int, paths: dict[str, list[str]], clients: int) -> list[str]:
+    """Every client asks every question once: the answers are computed while they wait,
+    two cores shared by up to `clients` computations."""
+    questions = sum(len(v) for v in paths.values())
+    phase = load(port, paths, clients, clients * questions, 600)
+    lines = [f"First wave: {clients} clients, each question {clients} times, "
+             f"{phase['requests']:,} requests in {phase['seconds']:.1f} s, "
+             f"{len(phase['errors'])} errors.", "",
+             "| endpoint | requests | computed | p50 ms | p99 ms | max ms | over 150 ms |",
+             "|---|---|---|---|---|---|---|"]
+    for name, rows in phase["results"].items():
+        ms = [t for t, _ in rows]
+        lines.append(f"| {name} | {len(ms)} | {sum(1 for _, c in rows if c)} | "
+                     f"{percentile(ms, 50):.0f} | {percentile(ms, 99):.0f} | {max(ms):.0f} | "
+                     f"{sum(1 for t in ms if t > 150)} |")
+    return lines
+
+
 def kept_answers(port: int, paths: dict[str, list[str]], args) -> list[str]:
     lines = []
     for number in range(args.rounds):
@@ -99,10 +119,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16_000, help="per round")
     parser.add_argument("--seconds", type=float, default=120, help="at most, per round")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--first", choices=("alone", "wave"), default="alone",
+                        help="the first answers one at a time, or as --clients ask them")
     args = parser.parse_args()
     paths = questions(Path(args.config))
     with serving(Path(args.config)) as port:
-        out = [*first_answers(port, paths), "", *kept_answers(port, paths, args)]
+        first = (first_answers(port, paths) if args.first == "alone"
+                 else first_wave(port, paths, args.clients))
+        out = [*first, "", *kept_answers(port, paths, args)]
     print("\n".join(out))
 
 
