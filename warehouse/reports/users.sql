@@ -23,10 +23,12 @@ agents as (
     select user_id, trim(substr(tag, length('User-Agent:') + 1)) as user_agent
     from (
         select user_id, tag, sum(messages) as requests
-        -- unnesting only the rows that have such a tag: 1.5x faster where most rows
-        -- carry chat tags and none a user agent (Open WebUI's)
+        -- unnesting only the rows that have such a tag, of LiteLLM's requests (channel
+        -- 'api': Open WebUI's chat tags are lower-case ids, never a user agent), so
+        -- the tag lists of Open WebUI's rows are not read at all (a third of the report)
         from (select user_id, unnest(tags) as tag, messages from facts
-              where list_bool_or(list_transform(tags, t -> t like 'User-Agent:%')))
+              where channel = 'api'
+                  and list_bool_or(list_transform(tags, t -> t like 'User-Agent:%')))
         where tag like 'User-Agent:%'
         group by all
     )
