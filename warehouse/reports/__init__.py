@@ -176,7 +176,7 @@ def _answer(con, name: str, filters: Filters,
     for variant in (*fast, own):
         sql = _report_sql(variant, spec, filters, since, until, tz)
         used = set(_PARAM.findall(sql))
-        if used & KEY_BOUNDS.keys() and not used <= params.keys():
+        if used & KEY_BOUNDS.keys() - params.keys():
             params.update(_key_bounds(con))
         try:
             cursor = con.execute(sql, {k: v for k, v in params.items() if k in used})
