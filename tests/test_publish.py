@@ -331,3 +331,45 @@ def last_ingest(config: Path) -> str:
     result = CliRunner().invoke(cli, ["--config", str(config), "status", "--format", "json"])
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)["sources"][0]["last_ingest_at"]
+
+
+def test_a_rewrite_draws_no_progress_bar_on_the_jobs_output(tmp_path):
+    """Regression: the rewrite (a compaction, or a first copy that took text away) ran on
+    a plain DuckDB connection, which draws its progress bar on the process's stdout once
+    a copy takes 2 s: 8 s at 6M events filled a cron job's log with it. (In a process of
+    its own: under pytest DuckDB turns the bar off by itself.)"""
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+
+        import duckdb
+
+        from warehouse import publish
+
+        db = Path(sys.argv[1])
+        con = duckdb.connect(str(db))
+        con.execute("CREATE TABLE t AS SELECT range AS x FROM range(1000)")
+        con.close()
+        connect = duckdb.connect
+
+        class Watched:
+            def __init__(self, *args, **kwargs):
+                self.con = connect(*args, **kwargs)
+
+            def execute(self, sql, *args):
+                if sql.startswith("COPY FROM DATABASE"):
+                    print(self.con.execute(
+                        "SELECT current_setting('enable_progress_bar')").fetchone()[0])
+                return self.con.execute(sql, *args)
+
+            def __getattr__(self, name):
+                return getattr(self.con, name)
+
+        publish.duckdb.connect = Watched
+        publish._rewrite(db)
+        publish.duckdb.connect = connect
+        print(connect(str(db)).execute("SELECT count(*) FROM t").fetchone()[0])
+        """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path / "w.duckdb")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "1000"]

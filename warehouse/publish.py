@@ -223,8 +223,10 @@ def _rewrite(work: Path) -> None:
     fresh = work.with_name(work.name + ".fresh")
     _discard(fresh)
     try:
-        con = duckdb.connect(str(fresh))
+        con = duckdb.connect(str(fresh), config=dict(db.OFFLINE))
         try:
+            # DuckDB would draw its progress bar on the job's stdout after 2 s of copying
+            con.execute("SET enable_progress_bar = false")
             quoted = str(work).replace("'", "''")
             con.execute(f"ATTACH '{quoted}' AS old (READ_ONLY)")
             catalog = con.execute("SELECT current_database()").fetchone()[0]
