@@ -213,3 +213,60 @@ def test_an_unknown_mode_is_refused_with_the_known_ones(tmp_path):
                                       "status"])
     assert result.exit_code != 0
     assert "content" in result.output and '"preview"' in result.output
+
+
+EDITED = "EDITED-FIRST-QUESTION-MARKER"
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_a_first_copy_keeps_the_preview_of_each_chats_first_question_only(
+        make_source, tmp_path, journal, monkeypatch):
+    """A first copy cuts the previews of every root user message in its own pass
+    (content.with_first_previews), then keeps each chat's first one: an edited first
+    question (a later root) leaves no row holding it and no page of the file (the job
+    rewrites it); a first question that is no root, or is a list of parts, still gets its
+    preview, and only the one that is no root is looked up by key; the previews equal
+    those "full" mode takes from the stored text."""
+    from warehouse.ingest.sources import AttachedSource
+
+    looked_up, by_key = [], AttachedSource.rows_by_key
+
+    def spied(self, con, table, select, column, values, *args, **kwargs):
+        looked_up.extend(values)
+        return by_key(self, con, table, select, column, values, *args, **kwargs)
+
+    monkeypatch.setattr(AttachedSource, "rows_by_key", spied)
+    source, chat, _ = planted(make_source, "sqlite")
+    data_chats = sample.generate(seed=3, users=4, days=10, chats_per_user=3).chats
+    listed, unrooted = data_chats[1], data_chats[2]
+    parts = "Compare these two tables for me, please. " * 8
+    first_of = {c.id: f"{c.id}-{c.messages[0].id}" for c in (chat, listed, unrooted)}
+    conn = sqlite3.connect(source.path)
+    with conn:
+        conn.execute(f"PRAGMA journal_mode = {journal}")
+        conn.execute(
+            "INSERT INTO chat_message (id, chat_id, user_id, role, parent_id, content, "
+            "done, created_at, updated_at) SELECT id || '-edit', chat_id, user_id, role, "
+            "NULL, ?, done, created_at + 5, created_at + 5 FROM chat_message WHERE id = ?",
+            [json.dumps(EDITED + " " + OPENING), first_of[chat.id]])
+        conn.execute("UPDATE chat_message SET content = ? WHERE id = ?",
+                     [json.dumps([{"type": "text", "text": parts},
+                                  {"type": "image_url", "image_url": {"url": "x"}}]),
+                      first_of[listed.id]])
+        conn.execute("UPDATE chat_message SET parent_id = 'a-system-message' WHERE id = ?",
+                     [first_of[unrooted.id]])
+    conn.close()
+    previews = {}
+    for mode in ("preview", "full"):
+        (tmp_path / mode).mkdir()
+        previews[mode] = first_messages(load(source, tmp_path / mode, mode))
+        if mode == "preview":
+            assert looked_up == [first_of[unrooted.id]]
+    db = tmp_path / "preview" / "usage-preview.duckdb"
+    assert previews["preview"] == previews["full"]
+    assert previews["preview"][chat.id] == (chat.title, (OPENING * 2)[:200])
+    assert previews["preview"][listed.id][1] == parts[:200]
+    assert previews["preview"][unrooted.id][1] == unrooted.messages[0].content[:200]
+    assert rows_holding(db, EDITED) == {}
+    assert EDITED.encode() not in db.read_bytes()  # rewritten: no freed page keeps it
+    assert rows_holding(tmp_path / "full" / "usage-full.duckdb", EDITED)

@@ -123,6 +123,21 @@ class Unchanged(Exception):
         self.reason, self.checked = reason, checked or []
 
 
+# A temporary table of the job's connection: its publish rewrites the file (below)
+REWRITE_ASKED = "_rewrite_before_publishing"
+
+
+def rewrite_before_publishing(con) -> None:
+    """Have this job publish a rewritten file: it wrote text it then took away, which a
+    freed page would keep. Taken back with the job's transaction if that rolls back."""
+    con.execute(f"CREATE TEMP TABLE IF NOT EXISTS {REWRITE_ASKED} (asked BOOLEAN)")
+
+
+def _rewrite_asked(con) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary AND "
+                            "table_name = ?", [REWRITE_ASKED]).fetchone()[0])
+
+
 PUBLISHED = "published"  # a job starts from the published file
 NEW = "new"  # ... or from an empty one (restore from an export)
 
@@ -134,7 +149,8 @@ def writing(path: str | os.PathLike, wait: bool | float = False, command: str = 
     """A write connection to a private copy of the warehouse, published when the block
     ends without error; on error the published file is untouched. The replaced file is
     kept as a snapshot (`keep` of them). `compact` publishes a fresh file with the
-    copy's contents, so no freed page keeps deleted data (and keeps no older snapshot).
+    copy's contents, so no freed page keeps deleted data (and keeps no older snapshot;
+    a block may ask for the rewrite alone: rewrite_before_publishing).
     `start` is another file to start from, or NEW; `aside` then names where the replaced
     file goes instead of the snapshots (restore: a damaged file never rotates one out).
     A block that raises Unchanged leaves the published file as it is, and succeeds."""
@@ -156,10 +172,11 @@ def writing(path: str | os.PathLike, wait: bool | float = False, command: str = 
         try:
             con = db.connect(work, name=path)
             yield con
+            rewrite = compact or _rewrite_asked(con)
             con.execute("CHECKPOINT")
             con.close()
             con = None
-            if compact:
+            if rewrite:
                 _rewrite(work)
             interrupts.check()  # a SIGINT DuckDB took mid-query still stops the job
             if aside is not None and path.exists():

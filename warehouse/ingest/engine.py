@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from warehouse import db
+from warehouse import db, publish
 from warehouse.errors import WarehouseError, one_line
 from warehouse.ingest import content, erasure, quarantine
 from warehouse.ingest.short_reads import sql_literal
@@ -153,6 +153,8 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
     first_copy = not incremental and not history and (
         not _table_exists(con, raw) or not con.execute(
             f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
+    if first_copy and not tolerantly:
+        read = content.with_first_previews(read, spec, columns, src.dialect, mode)
     if tolerantly:
         relation = _read_tolerantly(con, src, spec, read, where, "_read", source.name,
                                     erased)
@@ -170,8 +172,9 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
 
     def previews() -> None:
         if spec.preview_of and mode != "none":
-            content.fill_previews(con, raw, source.name, lambda ids: _texts_by_key(
-                con, src, spec.name, spec.key[0], spec.preview_of, ids))
+            if content.fill_previews(con, raw, source.name, lambda ids: _texts_by_key(
+                    con, src, spec.name, spec.key[0], spec.preview_of, ids)):
+                publish.rewrite_before_publishing(con)
 
     if first_copy:
         # Nothing of this source yet: stream the source straight into raw (no staging

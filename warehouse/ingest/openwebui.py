@@ -65,6 +65,9 @@ CHAT_MESSAGE = TableSpec(
     text_columns={"content": "full", "error": "full", "meta": "full"},
     derived=MESSAGE_FACTS,
     preview_of="content",
+    # a chat's first user message is a root of its message tree (an edited first question
+    # is another root: the earliest is the first)
+    preview_roots={"role": "user", "parent_id": None},
 )
 
 CHAT = TableSpec(

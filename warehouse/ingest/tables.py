@@ -75,6 +75,10 @@ class TableSpec:
     kept_keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # The column whose first user message per chat is kept as a preview (chat_message)
     preview_of: str | None = None
+    # What the rows that may be a chat's first user message hold (column -> value, None
+    # for NULL): a first copy from SQLite cuts their previews in its own pass
+    # (content.with_first_previews) instead of looking each chat's first message up.
+    preview_roots: dict[str, str | None] = field(default_factory=dict)
     # The JSON column holding the messages of versions without chat_message: they are
     # copied into raw chat_message as rows (chat), the JSON only kept in "full" mode
     history_in: str | None = None
