@@ -244,6 +244,48 @@ def test_a_first_copy_streams_each_table_through_one_insert(make_source, tmp_pat
     assert stored == (len(messages), sum(len(json.dumps(m.content)) for m in messages))
 
 
+def test_a_first_copy_reads_the_next_table_ahead_and_copies_the_same(
+        make_source, tmp_path, monkeypatch):
+    """While chat_message is copied, chat is read on a reader of its own (its overflow
+    pages wait on the disk while the messages keep the CPU busy); its copy takes those
+    rows, and every raw table equals a copy made without reading ahead."""
+    from warehouse.ingest import short_reads
+
+    src = make_source(small(), "sqlite")
+    assert short_reads.in_rollback_mode(src.path)
+    monkeypatch.setattr(short_reads, "FIRST_ROWS", 3)  # many ranges per table
+    monkeypatch.setattr(short_reads, "MAX_ROWS", 5)
+    monkeypatch.setattr(short_reads, "READ_AHEAD_BYTES", 1)  # reading ahead waits too
+    taken, chunks = [], short_reads.ReadAhead.chunks
+
+    def spied(self):
+        taken.append(self.key[1])
+        return chunks(self)
+
+    monkeypatch.setattr(short_reads.ReadAhead, "chunks", spied)
+    ahead = tmp_path / "ahead.duckdb"
+    invoke("--db", str(ahead), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    assert "chat" in taken and "chat_message" not in taken  # the first table is not
+    monkeypatch.setattr(short_reads.ShortReads, "read_ahead", lambda self, *a: None)
+    plain = tmp_path / "plain.duckdb"
+    invoke("--db", str(plain), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    con = duckdb.connect(str(ahead), read_only=True)
+    con.execute(f"ATTACH '{plain}' AS plain (READ_ONLY)")
+    tables = [name for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = 'ahead' "
+        "AND schema_name = 'raw_openwebui'").fetchall()]
+    assert "chat" in tables
+    for name in tables:
+        described = con.execute(f'SELECT * FROM raw_openwebui."{name}" LIMIT 0').description
+        cols = ", ".join(f'"{d[0]}"' for d in described if d[0] != "_ingested_at")
+        for one, other in (("ahead", "plain"), ("plain", "ahead")):
+            assert con.execute(
+                f'SELECT count(*) FROM (SELECT {cols} FROM {one}.raw_openwebui."{name}" '
+                f'EXCEPT ALL SELECT {cols} FROM {other}.raw_openwebui."{name}")'
+            ).fetchone() == (0,), name
+    con.close()
+
+
 def test_a_run_holds_no_batch_it_has_stored(make_source, tmp_path, monkeypatch):
     """Regression: rows read in short transactions were handed to DuckDB with register(),
     whose view (and the Arrow data under it) stayed in the run's transaction until the

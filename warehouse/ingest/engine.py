@@ -87,11 +87,14 @@ def _ingest_all(con, pairs, full_refresh: bool, progress, run_id: str,
                 _ensure_raw_tables(con, kind)
                 content.settle(con, source.name, kind, source.content)
             _record_presence(con, source, src.columns, [spec.name for spec in kind.tables])
-            for spec in kind.tables:
+            for position, spec in enumerate(kind.tables):
                 if progress:
                     progress(source.name, spec.name)
                 started = time.monotonic()
                 tolerantly = (source.name, spec.name) in tolerant
+                following = kind.tables[position + 1:position + 2]
+                if following and (source.name, following[0].name) not in tolerant:
+                    _read_ahead(con, source, src, following[0], full_refresh)
                 try:
                     result = _ingest_table(con, source, src, spec, full_refresh, erased,
                                            tolerantly)
@@ -136,25 +139,18 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
             f"source {source.name!r}: table {spec.name} has no column {missing[0]!r}; "
             f"{src.display} is not {kind.description} of a supported version "
             f"(supported: {kind.versions})")
-    watermark = (None if full_refresh or _reconciliation_due(con, source.name, spec)
-                 else _watermark(con, source.name, spec))
+    watermark = _watermark_now(con, source, spec, full_refresh)
     incremental = spec.cursor is not None and watermark is not None
     columns = {c: t for c, t in columns.items() if c not in spec.skip_columns}
     mode = source.content
-    read = content.plan(spec, columns, mode, src.dialect, _dropped(spec, src.tables))
-    # messages that exist only in the chat JSON (Open WebUI < 0.8) become message rows
-    history = spec.history_in if spec.history_in in read.source else None
+    read, history, first_copy = _planned_read(con, source, src, spec, columns, incremental,
+                                              tolerantly)
     messages = content.messages_table(kind_of(source.kind)) if history else None
     where = _cursor_filter(spec, watermark, src.dialect) if incremental else "1 = 1"
     if incremental and spec.changed_with:
         where = _with_parents(con, source, src, spec, where)
     if not incremental:  # every row is read again: earlier findings are redone
         quarantine.clear(con, source.name, spec)
-    first_copy = not incremental and not history and (
-        not _table_exists(con, raw) or not con.execute(
-            f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
-    if first_copy and not tolerantly:
-        read = content.with_first_previews(read, spec, columns, src.dialect, mode)
     if tolerantly:
         relation = _read_tolerantly(con, src, spec, read, where, "_read", source.name,
                                     erased)
@@ -258,6 +254,43 @@ def _ingest_table(con, source, src, spec: TableSpec, full_refresh: bool,
                 "DROP TABLE IF EXISTS _late; DROP TABLE IF EXISTS _read; "
                 "DROP TABLE IF EXISTS _read_all; DROP TABLE IF EXISTS _history")
     return result
+
+
+def _watermark_now(con, source, spec: TableSpec, full_refresh: bool):
+    """Where this run reads `spec` from: None for every row."""
+    if full_refresh or _reconciliation_due(con, source.name, spec):
+        return None
+    return _watermark(con, source.name, spec)
+
+
+def _planned_read(con, source, src, spec: TableSpec, columns: dict[str, str],
+                  incremental: bool, tolerantly: bool) -> tuple[content.Read, str | None, bool]:
+    """How this run reads `spec`; the column holding messages of versions before
+    chat_message (Open WebUI < 0.8), which become message rows; whether it is the first
+    copy of the table from this source (streamed straight in)."""
+    read = content.plan(spec, columns, source.content, src.dialect, _dropped(spec, src.tables))
+    history = spec.history_in if spec.history_in in read.source else None
+    raw = f'raw_{source.kind}."{spec.name}"'
+    first_copy = not incremental and not history and (
+        not _table_exists(con, raw) or not con.execute(
+            f"SELECT count(*) FROM {raw} WHERE _source = ?", [source.name]).fetchone()[0])
+    if first_copy and not tolerantly:
+        read = content.with_first_previews(read, spec, columns, src.dialect, source.content)
+    return read, history, first_copy
+
+
+def _read_ahead(con, source, src, spec: TableSpec, full_refresh: bool) -> None:
+    """Start reading `spec`'s first copy, as _ingest_table will ask for it, while the
+    table before it is copied (ShortReads.read_ahead); nothing for any other read."""
+    columns = src.columns.get(spec.name)
+    if columns is None or any(c not in columns for c in spec.required):
+        return
+    if spec.cursor is not None and _watermark_now(con, source, spec, full_refresh) is not None:
+        return
+    columns = {c: t for c, t in columns.items() if c not in spec.skip_columns}
+    read, _, first_copy = _planned_read(con, source, src, spec, columns, False, False)
+    if first_copy:
+        src.read_ahead(spec.name, read.source, read.types)
 
 
 def _texts_by_key(con, src, table: str, key: str, column: str, ids: list) -> str:

@@ -76,11 +76,16 @@ class AttachedSource:
         `select` reads it (typed as `types`); the rows inserted. Read in short
         transactions, the rows go straight in range by range, never held whole."""
         if self.short is not None:
-            typed = ", ".join(f"CAST({quoted(n)} AS {types[n]}) AS {quoted(n)}"
-                              for n in select)
-            return self.short.copy(_select_sql(select), table, insert, typed)
+            return self.short.copy(_select_sql(select), table, insert, _typed(select, types))
         row = con.execute(insert.replace("{rows}", self.whole_table(table, select))).fetchone()
         return int(row[0]) if row else 0
+
+    def read_ahead(self, table: str, select: dict[str, str], types: dict[str, str]) -> None:
+        """Start reading what copy_whole_table(table, select, types) will read, while the
+        run copies another table (a source read in short transactions; elsewhere the
+        scanners read as the copy runs)."""
+        if self.short is not None:
+            self.short.read_ahead(_select_sql(select), table, _typed(select, types))
 
     def rows_by_key(self, con, table: str, select: dict[str, str], column: str,
                     values: list, batch: int = 1000) -> str:
@@ -180,25 +185,32 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
     # A SQLite source in rollback-journal mode is attached to a reader of its own
     # (ingest/short_reads.py); any other source to the run's connection.
     short = url.dialect == "sqlite" and in_rollback_mode(url.path)
-    reader = duckdb.connect(config=dict(db.OFFLINE)) if short else con
-    try:
-        load_extension(reader, url.dialect)
-    except WarehouseError:
-        if short:
-            reader.close()
-        raise
-    try:
-        reader.execute(f"ATTACH '{target.replace(chr(39), chr(39) * 2)}' AS {alias} "
-                       f"({options})")
-    except duckdb.Error as exc:
-        if short:
-            reader.close()
-        raise WarehouseError(
-            f"source {source.name!r}: cannot open {attached.display}: "
-            f"{attached.redact(one_line(exc))}"
-        ) from None
+
+    def attach(reader: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        try:
+            load_extension(reader, url.dialect)
+        except WarehouseError:
+            if short:
+                reader.close()
+            raise
+        try:
+            reader.execute(f"ATTACH '{target.replace(chr(39), chr(39) * 2)}' AS {alias} "
+                           f"({options})")
+        except duckdb.Error as exc:
+            if short:
+                reader.close()
+            raise WarehouseError(
+                f"source {source.name!r}: cannot open {attached.display}: "
+                f"{attached.redact(one_line(exc))}"
+            ) from None
+        return reader
+
+    def new_reader() -> duckdb.DuckDBPyConnection:
+        return attach(duckdb.connect(config=dict(db.OFFLINE)))
+
+    reader = new_reader() if short else attach(con)
     if short:
-        attached.short = ShortReads(con, reader, alias)
+        attached.short = ShortReads(con, reader, alias, new_reader)
     try:
         attached.columns = _columns(reader, attached)
         attached.unique_keys, attached.not_null = _constraints(reader, attached)
@@ -210,6 +222,8 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
             )
         yield attached
     finally:
+        if short:
+            attached.short.stop_reading_ahead()
         try:
             reader.execute(f"DETACH {alias}")
         except duckdb.Error:
@@ -221,6 +235,10 @@ def attached_source(con: duckdb.DuckDBPyConnection, source) -> Iterator[Attached
 def hex_text(expr: str) -> str:
     """SQLite SQL: the hex of a value's text, NULL kept (what no value can fail to read)."""
     return f"iif(({expr}) IS NULL, NULL, hex({expr}))"
+
+
+def _typed(select: dict[str, str], types: dict[str, str]) -> str:
+    return ", ".join(f"CAST({quoted(n)} AS {types[n]}) AS {quoted(n)}" for n in select)
 
 
 def _select_sql(select: dict[str, str]) -> str:
