@@ -281,7 +281,12 @@ def _planned_read(con, source, src, spec: TableSpec, columns: dict[str, str],
 
 def _read_ahead(con, source, src, spec: TableSpec, full_refresh: bool) -> None:
     """Start reading `spec`'s first copy, as _ingest_table will ask for it, while the
-    table before it is copied (ShortReads.read_ahead); nothing for any other read."""
+    table before it is copied (ShortReads.read_ahead); nothing for any other read, nor
+    in "full" mode: there the copy before it streams gigabytes of text, and reading
+    ahead beside it saved nothing and added 350 MB to the peak RSS (6M events: 116 s
+    and 1.71 GB against 116 s and 1.36 GB)."""
+    if source.content == "full":
+        return
     columns = src.columns.get(spec.name)
     if columns is None or any(c not in columns for c in spec.required):
         return
