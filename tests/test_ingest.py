@@ -291,6 +291,30 @@ def test_a_first_copy_reads_the_next_table_ahead_and_copies_the_same(
     con.close()
 
 
+def test_a_table_read_ahead_that_cannot_be_read_is_read_again_tolerantly(
+        make_source, tmp_path):
+    """A value the read ahead of chat cannot read (a created_at that is no number, a
+    title that is no UTF-8) fails chat's copy as a read of its own would: the run starts
+    again reading chat tolerantly, and every chat is copied."""
+    import sqlite3
+
+    data = small()
+    src = make_source(data, "sqlite")
+    conn = sqlite3.connect(src.path)
+    with conn:
+        conn.execute("UPDATE chat SET created_at = 'not a number', "
+                     "title = CAST(x'ff6869' AS TEXT) WHERE id = ?", [data.chats[1].id])
+    conn.close()
+    db = tmp_path / "usage.duckdb"
+    invoke("--db", str(db), "ingest", "--url", src.url, "--name", "campus", "--quiet")
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT table_name FROM _warehouse.tolerant_reads").fetchall() == [
+        ("chat",)]
+    assert con.execute("SELECT count(*) FROM raw_openwebui.chat").fetchone() == (
+        len(data.chats),)
+    con.close()
+
+
 def test_a_run_holds_no_batch_it_has_stored(make_source, tmp_path, monkeypatch):
     """Regression: rows read in short transactions were handed to DuckDB with register(),
     whose view (and the Arrow data under it) stayed in the run's transaction until the

@@ -67,6 +67,8 @@ def ingest(con: duckdb.DuckDBPyConnection, sources, full_refresh: bool = False,
                 return _ingest_all(con, pairs, full_refresh, progress, run_id, tolerant)
             except _ReadTolerantly as retry:
                 tolerant.add(retry.table)  # the run starts again from the same state
+                for _, src in pairs:  # what it read ahead is read again as it asks
+                    src.stop_reading_ahead()
 
 
 class _ReadTolerantly(Exception):

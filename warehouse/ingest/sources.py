@@ -87,6 +87,10 @@ class AttachedSource:
         if self.short is not None:
             self.short.read_ahead(_select_sql(select), table, _typed(select, types))
 
+    def stop_reading_ahead(self) -> None:
+        if self.short is not None:
+            self.short.stop_reading_ahead()
+
     def rows_by_key(self, con, table: str, select: dict[str, str], column: str,
                     values: list, batch: int = 1000) -> str:
         """A temporary table of the rows whose `column` is one of `values`, looked up on
