@@ -80,6 +80,11 @@ class AttachedSource:
         row = con.execute(insert.replace("{rows}", self.whole_table(table, select))).fetchone()
         return int(row[0]) if row else 0
 
+    @property
+    def reads_ahead(self) -> bool:
+        """Whether read_ahead reads anything (a source read in short transactions)."""
+        return self.short is not None
+
     def read_ahead(self, table: str, select: dict[str, str], types: dict[str, str]) -> None:
         """Start reading what copy_whole_table(table, select, types) will read, while the
         run copies another table (a source read in short transactions; elsewhere the
